@@ -31,9 +31,7 @@ pub enum CoreError {
     },
 
     /// The source buffer holds fewer bytes than the frame it claims to be.
-    #[error(
-        "source buffer has {actual_bytes} bytes, a {width_px}x{height_px} {format:?} frame needs {needed_bytes}"
-    )]
+    #[error("source buffer has {actual_bytes} bytes, a {width_px}x{height_px} {format:?} frame needs {needed_bytes}")]
     BufferTooShort {
         /// Bytes the frame needs.
         needed_bytes: usize,

@@ -46,20 +46,12 @@ impl FrameLayout {
     pub fn packed(format: PixelFormat, width_px: u32, height_px: u32) -> Result<Self, CoreError> {
         let stride_bytes = (width_px as usize)
             .checked_mul(format.bytes_per_pixel())
-            .ok_or(CoreError::InvalidDimensions {
-                width_px,
-                height_px,
-            })?;
+            .ok_or(CoreError::InvalidDimensions { width_px, height_px })?;
         Self::strided(format, width_px, height_px, stride_bytes)
     }
 
     /// A layout with padded rows, as cameras and decoders often deliver them.
-    pub fn strided(
-        format: PixelFormat,
-        width_px: u32,
-        height_px: u32,
-        stride_bytes: usize,
-    ) -> Result<Self, CoreError> {
+    pub fn strided(format: PixelFormat, width_px: u32, height_px: u32, stride_bytes: usize) -> Result<Self, CoreError> {
         let layout = Self {
             format,
             width_px,
@@ -67,10 +59,7 @@ impl FrameLayout {
             stride_bytes,
         };
         if width_px == 0 || height_px == 0 {
-            return Err(CoreError::InvalidDimensions {
-                width_px,
-                height_px,
-            });
+            return Err(CoreError::InvalidDimensions { width_px, height_px });
         }
         let row_bytes = (width_px as usize).checked_mul(format.bytes_per_pixel());
         match row_bytes {
@@ -83,18 +72,12 @@ impl FrameLayout {
                 });
             }
             None => {
-                return Err(CoreError::InvalidDimensions {
-                    width_px,
-                    height_px,
-                });
+                return Err(CoreError::InvalidDimensions { width_px, height_px });
             }
         }
         layout
             .checked_len_bytes()
-            .ok_or(CoreError::InvalidDimensions {
-                width_px,
-                height_px,
-            })?;
+            .ok_or(CoreError::InvalidDimensions { width_px, height_px })?;
         Ok(layout)
     }
 
@@ -208,8 +191,8 @@ impl FrameBuffer {
         self.layout
     }
 
-    /// Copies a frame in from `src` (laid out as `src_layout`), stored packed.
-    /// Whatever the previous frame left beyond the new one is zeroed.
+    /// Copies a frame in from `src` (laid out as `src_layout`), stored packed,
+    /// over the wiped remains of the previous one.
     pub fn write_from(&mut self, src_layout: FrameLayout, src: &[u8]) -> Result<(), CoreError> {
         src_layout.check_source(src)?;
         let packed = src_layout.to_packed();
@@ -218,10 +201,7 @@ impl FrameBuffer {
             if src_layout.stride_bytes == row_bytes {
                 dst.copy_from_slice(&src[..dst.len()]);
             } else {
-                for (dst_row, src_row) in dst
-                    .chunks_exact_mut(row_bytes)
-                    .zip(src.chunks(src_layout.stride_bytes))
-                {
+                for (dst_row, src_row) in dst.chunks_exact_mut(row_bytes).zip(src.chunks(src_layout.stride_bytes)) {
                     dst_row.copy_from_slice(&src_row[..row_bytes]);
                 }
             }
@@ -245,18 +225,15 @@ impl FrameBuffer {
                 capacity_bytes,
             });
         }
-        self.layout = None;
-        let previous_dirty = self.dirty_bytes;
-        self.dirty_bytes = previous_dirty.max(len_bytes);
-        let bytes = self.region.as_mut_slice();
-        if let Err(error) = writer(&mut bytes[..len_bytes]) {
+        // The writer gets zeroed bytes: a writer that fills less than the
+        // whole frame can never pass the previous frame's pixels off as its own.
+        // (The pool has already wiped the slot; then this costs nothing.)
+        self.wipe();
+        self.dirty_bytes = len_bytes;
+        if let Err(error) = writer(&mut self.region.as_mut_slice()[..len_bytes]) {
             self.wipe();
             return Err(CoreError::WriteFailed(error.to_string()));
         }
-        if previous_dirty > len_bytes {
-            wipe(&mut bytes[len_bytes..previous_dirty]);
-        }
-        self.dirty_bytes = len_bytes;
         self.layout = Some(layout);
         Ok(())
     }
@@ -282,10 +259,7 @@ impl FrameBuffer {
     /// holds none): what a leak check looks for. Scans the whole allocation.
     pub fn residue_bytes(&self) -> usize {
         let live_bytes = self.layout.map_or(0, |layout| layout.len_bytes());
-        self.region.as_slice()[live_bytes..]
-            .iter()
-            .filter(|&&b| b != 0)
-            .count()
+        self.region.as_slice()[live_bytes..].iter().filter(|&&b| b != 0).count()
     }
 
     /// Skips the wipe, for the negative controls that show the leak checks
@@ -367,9 +341,7 @@ mod tests {
     fn too_large_frame_is_refused() {
         let mut buffer = FrameBuffer::with_capacity(16).expect("alloc");
         let layout = FrameLayout::packed(PixelFormat::Rgba8, 1000, 1000).expect("valid");
-        let error = buffer
-            .write_from(layout, &vec![1; 4_000_000])
-            .expect_err("too large");
+        let error = buffer.write_from(layout, &vec![1; 4_000_000]).expect_err("too large");
         assert!(matches!(error, CoreError::FrameTooLarge { .. }));
     }
 
@@ -400,6 +372,17 @@ mod tests {
     }
 
     #[test]
+    fn a_lazy_writer_cannot_pass_old_pixels_off_as_new() {
+        let mut buffer = FrameBuffer::with_capacity(64).expect("alloc");
+        let layout = FrameLayout::packed(PixelFormat::Gray8, 8, 8).expect("valid");
+        buffer.write_from(layout, &pattern(64)).expect("write");
+        buffer
+            .write_with(layout, |_untouched| Ok::<(), String>(()))
+            .expect("write");
+        assert!(buffer.view().expect("frame").pixels().iter().all(|&b| b == 0));
+    }
+
+    #[test]
     fn wipe_leaves_no_residue_and_the_check_sees_an_unwiped_buffer() {
         let layout = FrameLayout::packed(PixelFormat::Rgb8, 10, 10).expect("valid");
         let mut buffer = FrameBuffer::with_capacity(300).expect("alloc");
@@ -420,10 +403,7 @@ mod tests {
         buffer.write_from(layout, &[0xAB; 64]).expect("write");
         let printed = format!("{buffer:?} {:?}", buffer.view().expect("frame"));
         assert!(printed.contains("width_px: 8"), "{printed}");
-        assert!(
-            !printed.contains("171") && !printed.contains("AB"),
-            "{printed}"
-        );
+        assert!(!printed.contains("171") && !printed.contains("AB"), "{printed}");
     }
 
     static_assertions::assert_not_impl_any!(FrameBuffer: Clone, serde::Serialize);

@@ -26,13 +26,10 @@ pub use clock::MonotonicClock;
 pub use clock::{Clock, ManualClock};
 pub use error::CoreError;
 pub use frame::{FrameBuffer, FrameLayout, FrameView, PixelFormat};
-pub use memory::{MemoryProtection, wipe};
+pub use memory::MemoryProtection;
 pub use observation::{Analyzer, BoxPx, FaceObservation, Observation, PointPx};
 #[cfg(not(target_arch = "wasm32"))]
 pub use pool::Watchdog;
-pub use pool::{
-    Capture, FramePool, Lease, LifeObserver, MAX_BUDGET_MS, MAX_SLOTS, MemoryAudit, PoolConfig,
-    Sweep,
-};
+pub use pool::{Capture, FramePool, Lease, LifeObserver, MAX_BUDGET_MS, MAX_SLOTS, MemoryAudit, PoolConfig, Sweep};
 pub use telemetry::{EndCounts, FrameLife, LifeEnd, PermanenceRecorder, PermanenceReport};
 pub use traits::{AnonymousTraits, TraitSet};

@@ -101,8 +101,7 @@ impl PermanenceRecorder {
             budget_us,
             // Auto-resizing, so a pathological life is still recorded exactly
             // enough rather than clamped.
-            histogram: Histogram::new(3)
-                .unwrap_or_else(|_| unreachable!("3 significant digits is valid")),
+            histogram: Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits is valid")),
             sum_us: 0,
             max_us: 0,
             over_budget: 0,

@@ -40,15 +40,7 @@ pub struct Expression {
 
 impl Expression {
     /// The class names, in field order.
-    pub const CLASSES: [&'static str; 7] = [
-        "neutral",
-        "happy",
-        "sad",
-        "angry",
-        "fearful",
-        "disgusted",
-        "surprised",
-    ];
+    pub const CLASSES: [&'static str; 7] = ["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"];
 
     /// The probabilities, in [`Expression::CLASSES`] order.
     pub fn probabilities(&self) -> [f32; 7] {
@@ -219,11 +211,7 @@ impl AnonymousTraits {
         let present = [
             ("expression", self.expression.is_some(), enabled.expression),
             ("age_years", self.age_years.is_some(), enabled.age),
-            (
-                "gender_female",
-                self.gender_female.is_some(),
-                enabled.gender,
-            ),
+            ("gender_female", self.gender_female.is_some(), enabled.gender),
             ("glasses", self.glasses.is_some(), enabled.glasses),
             ("beard", self.beard.is_some(), enabled.beard),
             ("head_pose", self.head_pose.is_some(), enabled.head_pose),
@@ -298,8 +286,7 @@ mod tests {
     }
 
     fn cases() -> Vec<Case> {
-        serde_json::from_str(include_str!("../fixtures/trait-messages.json"))
-            .expect("fixture parses")
+        serde_json::from_str(include_str!("../fixtures/trait-messages.json")).expect("fixture parses")
     }
 
     #[test]
@@ -354,11 +341,7 @@ mod tests {
         let traits = largest_message();
         traits.validate(TraitSet::ALL).expect("valid");
         let json = serde_json::to_string(&traits).expect("serialize");
-        assert!(
-            json.len() <= MAX_TRAITS_JSON_BYTES,
-            "{} bytes: {json}",
-            json.len()
-        );
+        assert!(json.len() <= MAX_TRAITS_JSON_BYTES, "{} bytes: {json}", json.len());
         let back: AnonymousTraits = serde_json::from_str(&json).expect("deserialize");
         assert_eq!(back, traits);
     }
@@ -368,15 +351,10 @@ mod tests {
         let workplace = largest_message().restricted_to(TraitSet::WORKPLACE);
         assert!(workplace.expression.is_none());
         assert!(workplace.age_years.is_some() && workplace.head_pose.is_some());
-        workplace
-            .validate(TraitSet::WORKPLACE)
-            .expect("valid for workplace");
+        workplace.validate(TraitSet::WORKPLACE).expect("valid for workplace");
         // Negative control: the unrestricted message is refused in a workplace.
         assert!(largest_message().validate(TraitSet::WORKPLACE).is_err());
         let json = serde_json::to_string(&workplace).expect("serialize");
-        assert!(
-            !json.contains("happy") && !json.contains("expression"),
-            "{json}"
-        );
+        assert!(!json.contains("happy") && !json.contains("expression"), "{json}");
     }
 }

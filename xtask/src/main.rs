@@ -1,1 +1,114 @@
-fn main() {}
+//! xtask: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! `cargo xtask <command>`: see `HELP`. Every command is idempotent and
+//! installs what it needs (the wasm32 target) when it is missing.
+
+mod layering;
+mod run;
+
+use anyhow::{Context, Result, bail};
+
+use crate::run::{cargo, ensure_wasm_target, project_root};
+
+const HELP: &str = "\
+cargo xtask <command>
+
+commands:
+  demo [ARGS]   run the frame pool on a synthetic camera, printing the live
+                permanence report (ARGS go to `parterre demo`, e.g. --seconds 5)
+  test          every test: layering and docs check, the workspace's tests,
+                and the wasm32 build of the crates that must run in a browser
+  build-all     native release build and wasm32 release build
+  ci            fmt check, clippy (native and wasm32, warnings denied), test
+  bench         criterion benchmarks (ARGS go to criterion)
+  layering      check crate docs and that dependencies point down only
+";
+
+/// Crates that must build for the browser.
+const WASM_CRATES: [&str; 3] = ["parterre-core", "parterre-vision", "parterre-wasm"];
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    std::env::set_current_dir(project_root()?).context("entering the project root")?;
+    match command.as_str() {
+        "demo" => demo(&rest),
+        "test" => test(),
+        "build-all" => build_all(),
+        "ci" => ci(),
+        "bench" => bench(&rest),
+        "layering" => layering::check(),
+        "" | "help" | "--help" | "-h" => {
+            print_help();
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}
+
+#[allow(clippy::print_stdout)] // help that was asked for goes to stdout
+fn print_help() {
+    print!("{HELP}");
+}
+
+fn demo(args: &[String]) -> Result<()> {
+    let mut cmd = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "parterre-native",
+        "--",
+        "demo",
+    ];
+    cmd.extend(args.iter().map(String::as_str));
+    cargo(&cmd)
+}
+
+fn test() -> Result<()> {
+    layering::check()?;
+    cargo(&["test", "--workspace", "--all-targets"])?;
+    // Doc examples are tests too; --all-targets leaves them out.
+    cargo(&["test", "--workspace", "--doc"])?;
+    wasm_build(&[])
+}
+
+fn wasm_build(extra: &[&str]) -> Result<()> {
+    ensure_wasm_target()?;
+    let mut cmd = vec!["build", "--target", "wasm32-unknown-unknown"];
+    for krate in WASM_CRATES {
+        cmd.extend(["--package", krate]);
+    }
+    cmd.extend(extra);
+    cargo(&cmd)
+}
+
+fn build_all() -> Result<()> {
+    cargo(&["build", "--release", "--workspace"])?;
+    wasm_build(&["--release"])
+}
+
+fn ci() -> Result<()> {
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "--deny", "warnings"])?;
+    ensure_wasm_target()?;
+    // The browser's rules (no threads, no blocking receives, no
+    // Instant::now) live in their own clippy config, applied to wasm32 only.
+    let mut cmd = vec!["clippy", "--target", "wasm32-unknown-unknown"];
+    for krate in WASM_CRATES {
+        cmd.extend(["--package", krate]);
+    }
+    cmd.extend(["--", "--deny", "warnings"]);
+    run::cargo_with_env(&cmd, &[("CLIPPY_CONF_DIR", ".ci/clippy-wasm")])?;
+    test()
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    let mut cmd = vec!["bench", "--package", "parterre-benches"];
+    if !args.is_empty() {
+        cmd.push("--");
+        cmd.extend(args.iter().map(String::as_str));
+    }
+    cargo(&cmd)
+}

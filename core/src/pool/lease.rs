@@ -18,12 +18,7 @@ pub struct Lease {
 }
 
 impl Lease {
-    pub(super) fn new(
-        shared: Arc<Shared>,
-        slot: usize,
-        meta: FrameMeta,
-        layout: FrameLayout,
-    ) -> Self {
+    pub(super) fn new(shared: Arc<Shared>, slot: usize, meta: FrameMeta, layout: FrameLayout) -> Self {
         Self {
             shared,
             slot,
@@ -59,16 +54,11 @@ impl Lease {
     /// deadline wipes the frame on the spot and returns `Expired`.
     pub fn read<R>(&self, read: impl FnOnce(FrameView<'_>) -> R) -> Result<R, CoreError> {
         let mut state = lock(&self.shared.slots[self.slot]);
-        let ours = state
-            .frame
-            .is_some_and(|meta| meta.generation == self.meta.generation);
+        let ours = state.frame.is_some_and(|meta| meta.generation == self.meta.generation);
         if !ours {
             return Err(CoreError::Expired);
         }
-        if self
-            .shared
-            .expire_if_due(&mut state, self.shared.clock.now_us())
-        {
+        if self.shared.expire_if_due(&mut state, self.shared.clock.now_us()) {
             return Err(CoreError::Expired);
         }
         state.buffer.view().map(read).ok_or(CoreError::Expired)
@@ -83,10 +73,7 @@ impl Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         let mut state = lock(&self.shared.slots[self.slot]);
-        if state
-            .frame
-            .is_some_and(|meta| meta.generation == self.meta.generation)
-        {
+        if state.frame.is_some_and(|meta| meta.generation == self.meta.generation) {
             self.shared.end_life(&mut state, LifeEnd::Released);
         }
     }

@@ -59,11 +59,7 @@ impl Default for PoolConfig {
 
 impl PoolConfig {
     /// The default pool, sized for frames of at most `width_px` x `height_px`.
-    pub fn for_max_frame(
-        format: PixelFormat,
-        width_px: u32,
-        height_px: u32,
-    ) -> Result<Self, CoreError> {
+    pub fn for_max_frame(format: PixelFormat, width_px: u32, height_px: u32) -> Result<Self, CoreError> {
         Ok(Self {
             slot_capacity_bytes: FrameLayout::packed(format, width_px, height_px)?.len_bytes(),
             ..Self::default()
@@ -75,14 +71,10 @@ impl PoolConfig {
             return Err(CoreError::InvalidConfig("slots must be between 1 and 8"));
         }
         if !(1..=MAX_BUDGET_MS).contains(&self.budget_ms) {
-            return Err(CoreError::InvalidConfig(
-                "budget_ms must be between 1 and 300",
-            ));
+            return Err(CoreError::InvalidConfig("budget_ms must be between 1 and 300"));
         }
         if self.slot_capacity_bytes == 0 {
-            return Err(CoreError::InvalidConfig(
-                "slot_capacity_bytes must be positive",
-            ));
+            return Err(CoreError::InvalidConfig("slot_capacity_bytes must be positive"));
         }
         Ok(())
     }
@@ -209,19 +201,11 @@ impl FramePool {
     }
 
     /// As [`FramePool::new`], also calling `observer` with every ended frame.
-    pub fn with_observer(
-        config: PoolConfig,
-        clock: Arc<dyn Clock>,
-        observer: LifeObserver,
-    ) -> Result<Self, CoreError> {
+    pub fn with_observer(config: PoolConfig, clock: Arc<dyn Clock>, observer: LifeObserver) -> Result<Self, CoreError> {
         Self::build(config, clock, Some(observer))
     }
 
-    fn build(
-        config: PoolConfig,
-        clock: Arc<dyn Clock>,
-        observer: Option<LifeObserver>,
-    ) -> Result<Self, CoreError> {
+    fn build(config: PoolConfig, clock: Arc<dyn Clock>, observer: Option<LifeObserver>) -> Result<Self, CoreError> {
         config.validate()?;
         let slots = (0..config.slots)
             .map(|_| {
@@ -296,19 +280,12 @@ impl FramePool {
                 capacity_bytes: state.buffer.capacity_bytes(),
             });
         }
+        // The older frame is wiped before the writer sees the slot, so a writer
+        // that fills less than it claimed can never pass old pixels off as new.
+        shared.end_life(&mut state, LifeEnd::Overwritten);
         let generation = shared.next_generation.fetch_add(1, Ordering::SeqCst);
         let written_at_us = shared.clock.now_us();
-        let previous = state.frame.take();
         let result = write(&mut state.buffer);
-        let done_us = shared.clock.now_us();
-        if let Some(old) = previous {
-            shared.record(FrameLife {
-                generation: old.generation,
-                written_at_us: old.written_at_us,
-                wiped_at_us: done_us,
-                end: LifeEnd::Overwritten,
-            });
-        }
         match result {
             Ok(()) => {
                 state.frame = Some(FrameMeta {
@@ -324,7 +301,7 @@ impl FramePool {
                 shared.record(FrameLife {
                     generation,
                     written_at_us,
-                    wiped_at_us: done_us,
+                    wiped_at_us: shared.clock.now_us(),
                     end: LifeEnd::WriteFailed,
                 });
                 Err(error)

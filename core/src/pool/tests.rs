@@ -104,8 +104,7 @@ impl Model {
                 height_px,
                 seed,
             } => {
-                let layout =
-                    FrameLayout::packed(format, width_px, height_px).map_err(|e| e.to_string())?;
+                let layout = FrameLayout::packed(format, width_px, height_px).map_err(|e| e.to_string())?;
                 let src = pixels(layout.len_bytes(), seed);
                 match self.pool.capture(layout, &src).map_err(|e| e.to_string())? {
                     Capture::Stored { generation } => {
@@ -120,8 +119,7 @@ impl Model {
                 }
             }
             Op::FailingCapture => {
-                let layout =
-                    FrameLayout::packed(PixelFormat::Gray8, 4, 4).map_err(|e| e.to_string())?;
+                let layout = FrameLayout::packed(PixelFormat::Gray8, 4, 4).map_err(|e| e.to_string())?;
                 let result = self.pool.capture_with(layout, |dst| {
                     dst.fill(0xEE);
                     Err("decoder error")
@@ -172,10 +170,7 @@ impl Model {
             Op::Advance { step_ms } => self.clock.advance_ms(step_ms),
             Op::Sweep => {
                 let sweep = self.pool.sweep();
-                if sweep
-                    .next_deadline_us
-                    .is_some_and(|d| d <= self.clock.now_us())
-                {
+                if sweep.next_deadline_us.is_some_and(|d| d <= self.clock.now_us()) {
                     return Err("a frame past its deadline survived a sweep".into());
                 }
             }
@@ -192,27 +187,17 @@ impl Model {
     /// Generations written and not yet ended, oldest first.
     fn alive(&self) -> BTreeSet<u64> {
         let ended = self.ended.lock().expect("observer lock");
-        self.written
-            .keys()
-            .copied()
-            .filter(|g| !ended.contains(g))
-            .collect()
+        self.written.keys().copied().filter(|g| !ended.contains(g)).collect()
     }
 
     /// What must hold after every step.
     fn check(&self) -> Result<(), String> {
         let audit = self.pool.audit();
         if audit.residue_bytes != 0 {
-            return Err(format!(
-                "{} residue bytes outside live frames",
-                audit.residue_bytes
-            ));
+            return Err(format!("{} residue bytes outside live frames", audit.residue_bytes));
         }
         if audit.frames_held > self.slots {
-            return Err(format!(
-                "{} frames in {} slots",
-                audit.frames_held, self.slots
-            ));
+            return Err(format!("{} frames in {} slots", audit.frames_held, self.slots));
         }
         let counted = self.pool.report().frames;
         if counted + audit.frames_held as u64 != self.frames_begun {
@@ -366,8 +351,7 @@ fn a_lease_never_reads_the_next_frame_in_its_slot() {
     let lease = pool.lease_newest().expect("frame");
     clock.advance_ms(BUDGET_MS);
     pool.sweep();
-    pool.capture(gray(4), &[2; 4])
-        .expect("capture reuses the slot");
+    pool.capture(gray(4), &[2; 4]).expect("capture reuses the slot");
     assert_eq!(lease.read(|v| v.pixels().to_vec()), Err(CoreError::Expired));
     drop(lease);
     // Releasing the stale lease must not wipe the newer frame.

@@ -1,0 +1,16 @@
+//! parterre-native: the native frontend. Frame sources (a synthetic camera for
+//! now; V4L2 cameras, image and video files with the native-frontend issue),
+//! the threaded runtime that feeds core's frame pool and the analyzer, and the
+//! commands behind the `parterre` CLI.
+//!
+//! Must never depend on: browsers (web-sys, js-sys) or the server crate; it
+//! talks to a server only over the network, with the anonymous traits.
+//! Frames never leave the frame pool: sources write straight into a slot.
+
+pub mod demo;
+mod error;
+pub mod probe;
+pub mod runtime;
+pub mod source;
+
+pub use error::NativeError;
