@@ -134,15 +134,21 @@ pub fn run(args: &DemoArgs, stop: &AtomicBool, out: &mut dyn Write) -> Result<()
             })
         )?;
     } else {
-        print_line(out, false, started.elapsed(), &summary.stats, &summary.report)?;
+        let report = &summary.report;
         writeln!(
             out,
-            "stopped: {} frames lived {:.2} ms on average, at most {:.2} ms; {} over the {} ms budget; {verdict}",
-            summary.report.frames,
-            summary.report.mean_ms,
-            summary.report.max_ms,
-            summary.report.over_budget,
-            summary.report.budget_ms
+            "stopped after {:.1} s: {} frames captured, {} analyzed, {} dropped; they lived {:.2} ms on average \
+             (p50 {:.2}, p99 {:.2}, max {:.2}), {} over the {} ms budget; {verdict}",
+            started.elapsed().as_secs_f64(),
+            summary.stats.captured,
+            summary.stats.analyzed,
+            summary.stats.dropped,
+            report.mean_ms,
+            report.p50_ms,
+            report.p99_ms,
+            report.max_ms,
+            report.over_budget,
+            report.budget_ms
         )?;
     }
     if summary.audit.residue_bytes != 0 {

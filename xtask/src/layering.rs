@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use anyhow::{Context, Result, bail};
-use cargo_metadata::{DependencyKind, MetadataCommand, Package, PackageId, Target, TargetKind};
+use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, Package, PackageId, Target, TargetKind};
 
 /// What one crate may depend on.
 struct Rule {
@@ -79,6 +79,16 @@ const RULES: &[Rule] = &[
 /// Runs every check and reports all violations at once.
 pub fn check() -> Result<()> {
     let metadata = MetadataCommand::new().exec().context("running cargo metadata")?;
+    let problems = violations(&metadata)?;
+    if !problems.is_empty() {
+        bail!("layering check failed:\n  {}", problems.join("\n  "));
+    }
+    eprintln!("layering: {} crates keep their dependency rules", RULES.len());
+    Ok(())
+}
+
+/// Every broken rule in `metadata`'s workspace.
+fn violations(metadata: &Metadata) -> Result<Vec<String>> {
     let resolve = metadata
         .resolve
         .as_ref()
@@ -125,11 +135,7 @@ pub fn check() -> Result<()> {
             }
         }
     }
-    if !problems.is_empty() {
-        bail!("layering check failed:\n  {}", problems.join("\n  "));
-    }
-    eprintln!("layering: {} crates keep their dependency rules", RULES.len());
-    Ok(())
+    Ok(problems)
 }
 
 /// Names of every package reachable through normal dependencies.
@@ -190,4 +196,55 @@ fn is_library(target: &Target) -> bool {
         .kind
         .iter()
         .any(|kind| matches!(kind, TargetKind::Lib | TargetKind::RLib | TargetKind::CDyLib))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace() -> Metadata {
+        MetadataCommand::new().exec().expect("cargo metadata")
+    }
+
+    /// Renames a package everywhere in the graph, as if another crate stood there.
+    fn rename(metadata: &mut Metadata, from: &str, to: &str) {
+        for package in metadata.packages.iter_mut().filter(|p| p.name.as_str() == from) {
+            let mut renamed = serde_json::to_value(&*package).expect("package to json");
+            renamed["name"] = to.into();
+            *package = serde_json::from_value(renamed).expect("json to package");
+        }
+    }
+
+    #[test]
+    fn the_workspace_keeps_its_rules() {
+        assert_eq!(violations(&workspace()).expect("check"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_forbidden_crate_deep_in_the_graph_is_caught() {
+        // Negative control: core's histogram crate renamed to candle-core.
+        let mut metadata = workspace();
+        rename(&mut metadata, "hdrhistogram", "candle-core");
+        let problems = violations(&metadata).expect("check");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p == "parterre-core must never depend on candle (found candle-core in its graph)"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_upward_dependency_is_caught() {
+        // Negative control: server's aggregate dependency renamed to vision.
+        let mut metadata = workspace();
+        rename(&mut metadata, "parterre-aggregate", "parterre-vision");
+        let problems = violations(&metadata).expect("check");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p == "parterre-server may not depend on parterre-vision: dependencies point down only"),
+            "{problems:?}"
+        );
+    }
 }

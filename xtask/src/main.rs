@@ -3,6 +3,7 @@
 //! `cargo xtask <command>`: see `HELP`. Every command is idempotent and
 //! installs what it needs (the wasm32 target) when it is missing.
 
+mod bench;
 mod layering;
 mod run;
 
@@ -20,7 +21,7 @@ commands:
                 and the wasm32 build of the crates that must run in a browser
   build-all     native release build and wasm32 release build
   ci            fmt check, clippy (native and wasm32, warnings denied), test
-  bench         criterion benchmarks (ARGS go to criterion)
+  bench [ARGS]  criterion benchmarks, then their medians (ARGS go to criterion)
   layering      check crate docs and that dependencies point down only
 ";
 
@@ -37,7 +38,7 @@ fn main() -> Result<()> {
         "test" => test(),
         "build-all" => build_all(),
         "ci" => ci(),
-        "bench" => bench(&rest),
+        "bench" => bench::run(&rest),
         "layering" => layering::check(),
         "" | "help" | "--help" | "-h" => {
             print_help();
@@ -102,13 +103,4 @@ fn ci() -> Result<()> {
     cmd.extend(["--", "--deny", "warnings"]);
     run::cargo_with_env(&cmd, &[("CLIPPY_CONF_DIR", ".ci/clippy-wasm")])?;
     test()
-}
-
-fn bench(args: &[String]) -> Result<()> {
-    let mut cmd = vec!["bench", "--package", "parterre-benches"];
-    if !args.is_empty() {
-        cmd.push("--");
-        cmd.extend(args.iter().map(String::as_str));
-    }
-    cargo(&cmd)
 }

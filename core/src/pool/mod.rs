@@ -376,14 +376,21 @@ impl FramePool {
 
     /// Wipes every frame whose deadline has passed, leased or not.
     pub fn sweep(&self) -> Sweep {
+        self.sweep_ahead(0)
+    }
+
+    /// Wipes every frame whose deadline falls within the next `lead_us`: the
+    /// watchdog wipes slightly early, so its own wake-up latency does not
+    /// push a frame past its budget.
+    pub fn sweep_ahead(&self, lead_us: u64) -> Sweep {
         let mut sweep = Sweep {
             wiped: 0,
             next_deadline_us: None,
         };
         for slot in self.shared.slots.iter() {
             let mut state = lock(slot);
-            let now_us = self.shared.clock.now_us();
-            if self.shared.expire_if_due(&mut state, now_us) {
+            let horizon_us = self.shared.clock.now_us().saturating_add(lead_us);
+            if self.shared.expire_if_due(&mut state, horizon_us) {
                 sweep.wiped += 1;
             } else if let Some(meta) = state.frame {
                 sweep.next_deadline_us = Some(
