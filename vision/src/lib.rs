@@ -5,6 +5,13 @@
 //! `std::fs`: the frontend picks the weight source and hands bytes or a path to
 //! candle's VarBuilder), the network, or the aggregate and server crates.
 //! It must never compute an identity: no face descriptors, no recognition.
-//!
-//! The detectors and classifiers land with the vision issues; for now the crate
-//! only fixes its place in the layering (vision → core).
+
+mod detection;
+mod error;
+mod layers;
+pub mod preprocess;
+pub mod tiny_face_detector;
+
+pub use detection::{Detection, iou, non_max_suppression};
+pub use error::VisionError;
+pub use tiny_face_detector::{TinyFaceDetector, TinyOptions};

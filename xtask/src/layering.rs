@@ -52,7 +52,7 @@ const RULES: &[Rule] = &[
     Rule {
         krate: "parterre-native",
         internal: &["parterre-core", "parterre-vision", "parterre-aggregate"],
-        forbidden: &["web-sys", "js-sys"],
+        forbidden: &["web-sys"],
     },
     Rule {
         krate: "parterre-wasm",

@@ -5,6 +5,8 @@
 
 mod bench;
 mod layering;
+mod models;
+mod parity;
 mod run;
 
 use anyhow::{Context, Result, bail};
@@ -17,12 +19,18 @@ cargo xtask <command>
 commands:
   demo [ARGS]   run the frame pool on a synthetic camera, printing the live
                 permanence report (ARGS go to `parterre demo`, e.g. --seconds 5)
-  test          every test: layering and docs check, the workspace's tests,
-                and the wasm32 build of the crates that must run in a browser
+  test          every test: layering and docs check, the model weights
+                (converted when missing), the workspace's tests, and the
+                wasm32 build of the crates that must run in a browser
   build-all     native release build and wasm32 release build
   ci            fmt check, clippy (native and wasm32, warnings denied), test
   bench [ARGS]  criterion benchmarks, then their medians (ARGS go to criterion)
   layering      check crate docs and that dependencies point down only
+  parity [ARGS] run the reference (face-api on TensorFlow.js, in Node) on its demo
+                photos into vision/tests/fixtures (npm ci when needed; ARGS go
+                to xtask/parity/reference.mjs, e.g. --backend cpu)
+  models        convert the face-api weights (pinned npm package, fetched
+                with npm) to models/*.safetensors; quick when up to date
 ";
 
 /// Crates that must build for the browser.
@@ -40,6 +48,8 @@ fn main() -> Result<()> {
         "ci" => ci(),
         "bench" => bench::run(&rest),
         "layering" => layering::check(),
+        "parity" => parity::run(&rest),
+        "models" => models::run(),
         "" | "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -69,6 +79,8 @@ fn demo(args: &[String]) -> Result<()> {
 
 fn test() -> Result<()> {
     layering::check()?;
+    // The vision tests run the real models: make sure the weights are there.
+    models::run()?;
     cargo(&["test", "--workspace", "--all-targets"])?;
     // Doc examples are tests too; --all-targets leaves them out.
     cargo(&["test", "--workspace", "--doc"])?;

@@ -1,0 +1,67 @@
+//! What the parity tests share: the reference fixtures, the photos as frames,
+//! and the converted weights.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device};
+use candle_nn::VarBuilder;
+use parterre_core::{FrameBuffer, FrameLayout, PixelFormat};
+
+pub const IMAGES: [&str; 6] = ["sample1", "sample2", "sample3", "sample4", "sample5", "sample6"];
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A reference JSON file under `tests/fixtures/reference`.
+pub fn reference(name: &str) -> serde_json::Value {
+    let path = fixtures().join("reference").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("reference JSON")
+}
+
+/// The photo's PNG (the pixels the reference saw) as an RGB frame.
+pub fn photo(name: &str) -> FrameBuffer {
+    let path = fixtures().join("images").join(format!("{name}.png"));
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .expect("png header");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("png size")];
+    let info = reader.next_frame(&mut pixels).expect("png pixels");
+    assert_eq!(info.color_type, png::ColorType::Rgb, "{name}: the fixtures are RGB");
+    let layout = FrameLayout::packed(PixelFormat::Rgb8, info.width, info.height).expect("layout");
+    let mut buffer = FrameBuffer::with_capacity(layout.len_bytes()).expect("alloc");
+    buffer.write_from(layout, &pixels[..info.buffer_size()]).expect("write");
+    buffer
+}
+
+/// Weights converted by `cargo xtask models`.
+pub fn weights(model: &str) -> VarBuilder<'static> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models")
+        .join(format!("{model}.safetensors"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo xtask models`",
+        path.display()
+    );
+    let tensors = candle_core::safetensors::load(&path, &Device::Cpu).expect("safetensors");
+    VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu)
+}
+
+/// Largest absolute difference between two equally long lists.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// A JSON array of numbers as f32.
+pub fn floats(value: &serde_json::Value) -> Vec<f32> {
+    value
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|v| v.as_f64().expect("number") as f32)
+        .collect()
+}
