@@ -9,3 +9,28 @@
 pub fn synthetic_frame(len_bytes: usize) -> Vec<u8> {
     (0..len_bytes).map(|i| (i.wrapping_mul(31) % 251) as u8 + 1).collect()
 }
+
+/// A frame of a smooth gradient: realistic enough for timing, which does not
+/// depend on what the picture shows.
+pub fn synthetic_rgb_frame(width_px: u32, height_px: u32) -> parterre_core::FrameBuffer {
+    let layout = parterre_core::FrameLayout::packed(parterre_core::PixelFormat::Rgb8, width_px, height_px)
+        .unwrap_or_else(|e| panic!("benchmark frame layout: {e}"));
+    let pixels: Vec<u8> = (0..layout.len_bytes()).map(|i| ((i / 3) % 256) as u8).collect();
+    let mut buffer = parterre_core::FrameBuffer::with_capacity(layout.len_bytes())
+        .unwrap_or_else(|e| panic!("benchmark frame: {e}"));
+    buffer
+        .write_from(layout, &pixels)
+        .unwrap_or_else(|e| panic!("benchmark frame: {e}"));
+    buffer
+}
+
+/// Weights converted by `cargo xtask models`, read from `models/`.
+pub fn model_weights(model: &str) -> candle_nn::VarBuilder<'static> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models")
+        .join(format!("{model}.safetensors"));
+    let device = candle_core::Device::Cpu;
+    let tensors = candle_core::safetensors::load(&path, &device)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask models`)", path.display()));
+    candle_nn::VarBuilder::from_tensors(tensors, candle_core::DType::F32, &device)
+}

@@ -6,6 +6,22 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
 
+use crate::conv3x3::{BiasLeaky, DepthwiseConv3x3, MaxPool2x2Same};
+
+/// Convolution weights in candle's layout `[out, in, k, k]` and the bias
+/// `[out]`, from `{prefix}/filters` and `{prefix}/bias`.
+pub fn conv_weights(
+    vb: &VarBuilder,
+    prefix: &str,
+    in_c: usize,
+    out_c: usize,
+    kernel: usize,
+) -> Result<(Tensor, Tensor)> {
+    let filters = vb.get((kernel, kernel, in_c, out_c), &format!("{prefix}/filters"))?;
+    let bias = vb.get(out_c, &format!("{prefix}/bias"))?;
+    Ok((filters.permute((3, 2, 0, 1))?.contiguous()?, bias))
+}
+
 /// A convolution with bias, from `{prefix}/filters` and `{prefix}/bias`.
 pub fn conv2d(
     vb: &VarBuilder,
@@ -15,9 +31,7 @@ pub fn conv2d(
     kernel: usize,
     padding: usize,
 ) -> Result<Conv2d> {
-    let filters = vb.get((kernel, kernel, in_c, out_c), &format!("{prefix}/filters"))?;
-    let bias = vb.get(out_c, &format!("{prefix}/bias"))?;
-    let weight = filters.permute((3, 2, 0, 1))?.contiguous()?;
+    let (weight, bias) = conv_weights(vb, prefix, in_c, out_c, kernel)?;
     let config = Conv2dConfig {
         padding,
         ..Conv2dConfig::default()
@@ -26,11 +40,14 @@ pub fn conv2d(
 }
 
 /// Depthwise 3x3 (padding 1) then pointwise 1x1 with bias, then leaky ReLU:
-/// TinyYolov2's `depthwiseSeparableConv`.
+/// TinyYolov2's `depthwiseSeparableConv`. The depthwise step is the custom
+/// kernel; the pointwise step is one matrix product, `[out, in] x [in, h w]`.
 #[derive(Debug, Clone)]
 pub struct SeparableConv {
-    depthwise: Conv2d,
-    pointwise: Conv2d,
+    depthwise: DepthwiseConv3x3,
+    /// `[out, in]`.
+    pointwise: Tensor,
+    bias: BiasLeaky,
 }
 
 impl SeparableConv {
@@ -38,50 +55,33 @@ impl SeparableConv {
     pub fn new(vb: &VarBuilder, prefix: &str, in_c: usize, out_c: usize) -> Result<Self> {
         let depthwise = vb
             .get((3, 3, in_c, 1), &format!("{prefix}/depthwise_filter"))?
-            .permute((2, 3, 0, 1))?
-            .contiguous()?;
+            .permute((2, 3, 0, 1))?;
         let pointwise = vb
             .get((1, 1, in_c, out_c), &format!("{prefix}/pointwise_filter"))?
-            .permute((3, 2, 0, 1))?
-            .contiguous()?;
+            .reshape((in_c, out_c))?;
         let bias = vb.get(out_c, &format!("{prefix}/bias"))?;
         Ok(Self {
-            depthwise: Conv2d::new(
-                depthwise,
-                None,
-                Conv2dConfig {
-                    padding: 1,
-                    groups: in_c,
-                    ..Conv2dConfig::default()
-                },
-            ),
-            pointwise: Conv2d::new(pointwise, Some(bias), Conv2dConfig::default()),
+            depthwise: DepthwiseConv3x3::new(&depthwise.contiguous()?)?,
+            pointwise: pointwise.t()?.contiguous()?,
+            bias: BiasLeaky::new(&bias)?,
         })
     }
 }
 
 impl Module for SeparableConv {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        leaky(&self.pointwise.forward(&self.depthwise.forward(xs)?)?)
+        let depthwise = xs.contiguous()?.apply_op1_no_bwd(&self.depthwise)?;
+        let (n, in_c, height, width) = depthwise.dims4()?;
+        let pixels = depthwise.reshape((n, in_c, height * width))?;
+        let out = self.pointwise.broadcast_matmul(&pixels)?.apply_op1_no_bwd(&self.bias)?;
+        out.reshape((n, (), height, width))
     }
 }
 
-/// Leaky ReLU with slope 0.1: `max(x, 0.1 x)`.
-pub fn leaky(xs: &Tensor) -> Result<Tensor> {
-    xs.maximum(&(xs * 0.1)?)
-}
-
 /// 2x2 max pooling with TF's `same` padding: the output has `ceil(n / stride)`
-/// cells, padding at the bottom and right. The pad repeats the edge, which for
-/// a maximum is the same as TF's minus infinity.
+/// cells, padding at the bottom and right (see [`MaxPool2x2Same`]).
 pub fn max_pool_same(xs: &Tensor, stride: usize) -> Result<Tensor> {
-    let (_, _, height, width) = xs.dims4()?;
-    let pad = |n: usize| {
-        let out = n.div_ceil(stride);
-        ((out - 1) * stride + 2).saturating_sub(n)
-    };
-    let xs = xs.pad_with_same(2, 0, pad(height))?.pad_with_same(3, 0, pad(width))?;
-    xs.max_pool2d_with_stride(2, stride)
+    xs.contiguous()?.apply_op1_no_bwd(&MaxPool2x2Same { stride })
 }
 
 #[cfg(test)]
@@ -109,15 +109,6 @@ mod tests {
                 .and_then(|t| t.to_vec2::<f32>())
                 .expect("2d"),
             vec![vec![5., 9., 9.], vec![7., 9., 9.], vec![7., 6., 6.]]
-        );
-    }
-
-    #[test]
-    fn leaky_scales_negatives_only() {
-        let xs = Tensor::new(&[-2f32, 0., 3.], &Device::Cpu).expect("tensor");
-        assert_eq!(
-            leaky(&xs).and_then(|t| t.to_vec1::<f32>()).expect("vec"),
-            vec![-0.2, 0., 3.]
         );
     }
 }

@@ -6,12 +6,17 @@
 //! candle's VarBuilder), the network, or the aggregate and server crates.
 //! It must never compute an identity: no face descriptors, no recognition.
 
+mod conv3x3;
 mod detection;
 mod error;
+pub mod landmarks;
 mod layers;
 pub mod preprocess;
+pub mod ssd_mobilenetv1;
 pub mod tiny_face_detector;
 
 pub use detection::{Detection, iou, non_max_suppression};
 pub use error::VisionError;
+pub use landmarks::{FaceLandmark68Net, FaceLandmark68TinyNet, LandmarkModel, LandmarkNet};
+pub use ssd_mobilenetv1::{SsdMobilenetV1, SsdOptions};
 pub use tiny_face_detector::{TinyFaceDetector, TinyOptions};

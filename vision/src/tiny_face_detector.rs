@@ -11,9 +11,10 @@ use candle_core::{IndexOp, Module, Result, Tensor};
 use candle_nn::{Conv2d, VarBuilder};
 use parterre_core::{BoxPx, FrameView};
 
+use crate::conv3x3::Conv3x3Leaky;
 use crate::detection::{Detection, non_max_suppression};
 use crate::error::VisionError;
-use crate::layers::{SeparableConv, conv2d, leaky, max_pool_same};
+use crate::layers::{SeparableConv, conv_weights, conv2d, max_pool_same};
 use crate::preprocess::{CropPx, Normalization, Padding, square_input};
 
 /// Anchor box sizes in grid cells (width, height).
@@ -72,7 +73,7 @@ impl TinyOptions {
 /// The TinyFaceDetector network.
 #[derive(Debug, Clone)]
 pub struct TinyFaceDetector {
-    conv0: Conv2d,
+    conv0: Conv3x3Leaky,
     separable: Vec<SeparableConv>,
     conv8: Conv2d,
 }
@@ -80,7 +81,8 @@ pub struct TinyFaceDetector {
 impl TinyFaceDetector {
     /// Builds the network from the checkpoint's tensors.
     pub fn new(vb: VarBuilder) -> Result<Self> {
-        let conv0 = conv2d(&vb, "conv0", 3, CHANNELS[0], 3, 0)?;
+        let (weights, bias) = conv_weights(&vb, "conv0", 3, CHANNELS[0], 3)?;
+        let conv0 = Conv3x3Leaky::new(&weights, &bias)?;
         let separable = CHANNELS
             .windows(2)
             .enumerate()
@@ -123,7 +125,7 @@ impl TinyFaceDetector {
 impl Module for TinyFaceDetector {
     /// `[1, 3, n, n]` input → `[1, 25, n/32, n/32]` raw grid.
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let mut xs = leaky(&self.conv0.forward(xs)?)?;
+        let mut xs = xs.contiguous()?.apply_op1_no_bwd(&self.conv0)?;
         for (i, layer) in self.separable.iter().enumerate() {
             let stride = if i + 1 == self.separable.len() { 1 } else { 2 };
             xs = layer.forward(&max_pool_same(&xs, 2)?)?;

@@ -1,5 +1,7 @@
 //! What the parity tests share: the reference fixtures, the photos as frames,
 //! and the converted weights.
+// Each parity test binary includes this module and uses only part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
