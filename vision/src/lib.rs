@@ -14,6 +14,7 @@ mod layers;
 pub mod preprocess;
 pub mod ssd_mobilenetv1;
 pub mod tiny_face_detector;
+pub mod weights;
 
 pub use detection::{Detection, iou, non_max_suppression};
 pub use error::VisionError;
