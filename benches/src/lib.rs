@@ -34,3 +34,18 @@ pub fn model_weights(model: &str) -> candle_nn::VarBuilder<'static> {
         .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask models`)", path.display()));
     candle_nn::VarBuilder::from_tensors(tensors, candle_core::DType::F32, &device)
 }
+
+/// Width of the frame the model benchmarks run on (a webcam's 640x480).
+pub const MODEL_FRAME_WIDTH_PX: u32 = 640;
+/// Height of the frame the model benchmarks run on.
+pub const MODEL_FRAME_HEIGHT_PX: u32 = 480;
+
+/// The face the landmark benchmarks run on: a 200x200 box in the middle of the
+/// 640x480 frame. `xtask/parity/reference.mjs --timing-only` times the
+/// reference on the same box of the same `synthetic_rgb_frame`.
+pub const FACE_BOX_PX: parterre_core::BoxPx = parterre_core::BoxPx {
+    x: 220.0,
+    y: 140.0,
+    width: 200.0,
+    height: 200.0,
+};

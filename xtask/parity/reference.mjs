@@ -5,6 +5,10 @@
 //   --out DIR            where the JSON goes (default vision/tests/fixtures/reference)
 //   --images DIR         where the PNG inputs are (default vision/tests/fixtures/images)
 //   --timing-runs N      timed calls per call type, after 2 warm-ups (default 7; 0 skips timing)
+//   --timing-only        write no fixture: time the reference on the Rust benchmarks' input (benches/: a synthetic
+//                        640x480 gradient, one 200x200 face box) and write the times to --timing-out FILE;
+//                        run so by `cargo xtask bench`
+//   --timing-out FILE    where --timing-only writes its JSON
 //
 // Inputs: the package's demo/sampleN.jpg are decoded ONCE with jpeg-js and written as RGB PNGs (only when the PNG is
 // missing); the reference then runs on the pixels read back from the PNG, the same pixels the Rust side reads.
@@ -42,6 +46,8 @@ function parseArgs(argv) {
     out: path.join(root, 'vision/tests/fixtures/reference'),
     images: path.join(root, 'vision/tests/fixtures/images'),
     timingRuns: 7,
+    timingOnly: false,
+    timingOut: null,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const value = () => {
@@ -54,9 +60,13 @@ function parseArgs(argv) {
       case '--out': args.out = path.resolve(value()); break;
       case '--images': args.images = path.resolve(value()); break;
       case '--timing-runs': args.timingRuns = Number.parseInt(value(), 10); break;
-      default: throw new Error(`unknown option ${argv[i]} (options: --backend wasm|cpu, --out DIR, --images DIR, --timing-runs N)`);
+      case '--timing-only': args.timingOnly = true; break;
+      case '--timing-out': args.timingOut = path.resolve(value()); break;
+      default: throw new Error(`unknown option ${argv[i]} (options: --backend wasm|cpu, --out DIR, --images DIR, --timing-runs N, `
+        + '--timing-only, --timing-out FILE)');
     }
   }
+  if (args.timingOnly && (!args.timingOut || !(args.timingRuns > 0))) throw new Error('--timing-only needs --timing-out FILE and --timing-runs N > 0');
   if (!['wasm', 'cpu'].includes(args.backend)) throw new Error(`--backend must be wasm or cpu, not ${args.backend}`);
   if (!(args.timingRuns >= 0)) throw new Error('--timing-runs must be a number >= 0');
   return args;
@@ -165,9 +175,8 @@ function tensorChecksum(t) {
   };
 }
 
-async function loadModels() {
+async function loadModels(nets = ['tinyFaceDetector', 'ssdMobilenetv1', 'faceLandmark68Net', 'faceLandmark68TinyNet', 'faceExpressionNet', 'ageGenderNet']) {
   const modelDir = path.join(pkgDir, 'model');
-  const nets = ['tinyFaceDetector', 'ssdMobilenetv1', 'faceLandmark68Net', 'faceLandmark68TinyNet', 'faceExpressionNet', 'ageGenderNet'];
   for (const net of nets) await faceapi.nets[net].loadFromDisk(modelDir); // eslint-disable-line no-await-in-loop
 }
 
@@ -326,6 +335,80 @@ async function timings(input, width, height, runs) {
   return result;
 }
 
+// The Rust benchmarks' input (benches/src/lib.rs): `synthetic_rgb_frame(640, 480)`, where every channel of pixel p is
+// p % 256, and the face box FACE_BOX_PX. Keep the two in step.
+const BENCH_FRAME = { width: 640, height: 480 };
+const BENCH_FACE_BOX = { x: 220, y: 140, width: 200, height: 200 };
+
+// Times the reference's calls that the Rust benchmarks measure, on the same input, and writes them to args.timingOut.
+// Every call's output is read back (`data()`) or is plain JS already, and every tensor it made is disposed.
+async function timingOnly(args, features) {
+  await loadModels(['tinyFaceDetector', 'ssdMobilenetv1', 'faceLandmark68Net', 'faceLandmark68TinyNet']);
+  const { width, height } = BENCH_FRAME;
+  const rgb = new Int32Array(width * height * 3);
+  for (let i = 0; i < rgb.length; i += 1) rgb[i] = Math.floor(i / 3) % 256;
+  const input = tf.tensor3d(rgb, [height, width, 3], 'int32');
+  const netInput = await faceapi.toNetInput(input);
+  const faceBox = new faceapi.Rect(BENCH_FACE_BOX.x, BENCH_FACE_BOX.y, BENCH_FACE_BOX.width, BENCH_FACE_BOX.height);
+  const [faceCrop] = await faceapi.extractFaceTensors(input, [faceBox]);
+  const faceInput = await faceapi.toNetInput(faceCrop);
+  const face112 = tf.tidy(() => tf.squeeze(faceInput.toBatchTensor(112, true), [0]));
+  const tiny = faceapi.nets.tinyFaceDetector;
+  const ssd = faceapi.nets.ssdMobilenetv1;
+  const tinyInput416 = tf.tidy(() => faceapi.normalize(tf.cast(netInput.toBatchTensor(416, false), 'float32'), TINY_MEAN_RGB).div(255));
+  const ssdInput512 = tf.tidy(() => tf.squeeze(netInput.toBatchTensor(512, false), [0]));
+  const tinyOptions = (inputSize) => new faceapi.TinyFaceDetectorOptions({ ...TINY_OPTIONS, inputSize });
+  const readAndDispose = async (tensors) => {
+    const list = [tensors].flat(2);
+    await Promise.all(list.map((t) => t.data()));
+    tf.dispose(list);
+  };
+  const landmarks = async (net) => {
+    const [crop] = await faceapi.extractFaceTensors(input, [faceBox]);
+    const result = await net.detectLandmarks(crop);
+    tf.dispose(crop);
+    return result.shiftBy(faceBox.x, faceBox.y);
+  };
+  const network112 = async (net) => readAndDispose(net.runNet(await faceapi.toNetInput(face112)));
+  // name: [the call, as written in face-api, and the call itself]
+  const calls = {
+    tinyDetector416: ['nets.tinyFaceDetector.locateFaces(frame, {inputSize: 416, scoreThreshold: 0.5})', () => tiny.locateFaces(input, tinyOptions(416))],
+    tinyDetector320: ['nets.tinyFaceDetector.locateFaces(frame, {inputSize: 320, scoreThreshold: 0.5})', () => tiny.locateFaces(input, tinyOptions(320))],
+    tinyPreprocess416: ['normalize(toNetInput(frame).toBatchTensor(416), meanRgb) / 255',
+      async () => readAndDispose(tf.tidy(() => faceapi.normalize(tf.cast(netInput.toBatchTensor(416, false), 'float32'), TINY_MEAN_RGB).div(255)))],
+    tinyNetwork416: ['nets.tinyFaceDetector.runMobilenet(normalized 416 input)', async () => readAndDispose(tf.tidy(() => tiny.runMobilenet(tinyInput416, tiny.params)))],
+    ssdMobilenetv1: ['nets.ssdMobilenetv1.locateFaces(frame, {minConfidence: 0.5, maxResults: 100})', () => ssd.locateFaces(input, SSD_OPTIONS)],
+    ssdNetwork512: ['nets.ssdMobilenetv1.forwardInput(512x512 input): also casts and scales it, and decodes boxes and scores',
+      async () => { const { boxes, scores } = ssd.forwardInput(await faceapi.toNetInput(ssdInput512)); await readAndDispose([boxes, scores]); }],
+    landmarks68: ['extractFaceTensors(frame, [box]), nets.faceLandmark68Net.detectLandmarks(crop).shiftBy(box.x, box.y)', () => landmarks(faceapi.nets.faceLandmark68Net)],
+    landmarks68Network: ['nets.faceLandmark68Net.runNet(112x112 crop): also casts and normalizes it', () => network112(faceapi.nets.faceLandmark68Net)],
+    landmarks68Tiny: ['extractFaceTensors(frame, [box]), nets.faceLandmark68TinyNet.detectLandmarks(crop).shiftBy(box.x, box.y)',
+      () => landmarks(faceapi.nets.faceLandmark68TinyNet)],
+    landmarks68TinyNetwork: ['nets.faceLandmark68TinyNet.runNet(112x112 crop): also casts and normalizes it', () => network112(faceapi.nets.faceLandmark68TinyNet)],
+  };
+  const tensorsBefore = tf.memory().numTensors;
+  const timed = {};
+  for (const [name, [call, fn]] of Object.entries(calls)) {
+    timed[name] = { call, ...(await median(args.timingRuns, fn)) }; // eslint-disable-line no-await-in-loop
+    log(`${name}: median ${timed[name].medianMs} ms`);
+  }
+  const leaked = tf.memory().numTensors - tensorsBefore;
+  if (leaked !== 0) log(`warning: the timed calls left ${leaked} tensors undisposed`);
+  tf.dispose([input, faceCrop, face112, tinyInput416, ssdInput512]);
+  fs.mkdirSync(path.dirname(args.timingOut), { recursive: true });
+  fs.writeFileSync(args.timingOut, `${stringify({
+    reference: '@vladmandic/face-api (dist/face-api.node-wasm.js) on TensorFlow.js, run by xtask/parity/reference.mjs --timing-only',
+    versions: { 'face-api': faceapi.version, ...tf.version, node: process.version },
+    backend: { name: tf.getBackend(), ...features },
+    input: `synthetic ${width}x${height} RGB gradient (every channel of pixel p is p % 256, as benches' synthetic_rgb_frame), `
+      + `face box [${BENCH_FACE_BOX.x}, ${BENCH_FACE_BOX.y}, ${BENCH_FACE_BOX.width}, ${BENCH_FACE_BOX.height}]`,
+    method: `wall time of one awaited call, median of ${args.timingRuns} after ${WARMUPS} warm-ups`,
+    calls: timed,
+    machine: { cpus: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown'}`, platform: `${os.platform()} ${os.arch()}` },
+  }, 3)}\n`);
+  log(`wrote the reference timings to ${args.timingOut}`);
+}
+
 async function setBackend(backend) {
   if (backend === 'wasm') tf.setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'))}/dist/`);
   if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend failed to start`);
@@ -342,6 +425,10 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const features = await setBackend(args.backend);
   log(`face-api ${faceapi.version}, tfjs ${tf.version_core}, backend ${tf.getBackend()} ${JSON.stringify(features)}`);
+  if (args.timingOnly) {
+    await timingOnly(args, features);
+    return;
+  }
   await loadModels();
   fs.mkdirSync(args.out, { recursive: true });
 

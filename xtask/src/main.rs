@@ -24,7 +24,10 @@ commands:
                 wasm32 build of the crates that must run in a browser
   build-all     native release build and wasm32 release build
   ci            fmt check, clippy (native and wasm32, warnings denied), test
-  bench [ARGS]  criterion benchmarks, then their medians (ARGS go to criterion)
+  bench [ARGS]  criterion benchmarks on one thread (RAYON_NUM_THREADS=1), then
+                their medians, and a table against the reference (face-api in
+                Node, as for parity) timed on the same input before and after
+                criterion; --no-reference skips it, other ARGS go to criterion
   layering      check crate docs and that dependencies point down only
   parity [ARGS] run the reference (face-api on TensorFlow.js, in Node) on its demo
                 photos into vision/tests/fixtures (npm ci when needed; ARGS go

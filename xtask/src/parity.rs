@@ -20,14 +20,21 @@ const MIN_NODE_MAJOR: u32 = 18;
 
 /// Installs the harness's packages if needed, then runs it with `args` (e.g. `--backend cpu`).
 pub fn run(args: &[String]) -> Result<()> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_reference(&args)?;
+    eprintln!("parity: reference fixtures are in vision/tests/fixtures/");
+    Ok(())
+}
+
+/// Checks Node.js, runs `npm ci` when needed, then runs `node reference.mjs args` in the harness directory (relative
+/// paths in `args` resolve from there).
+pub fn run_reference(args: &[&str]) -> Result<()> {
     let dir = Path::new(HARNESS_DIR);
     check_node()?;
     ensure_packages(dir)?;
     let mut cmd = vec!["reference.mjs"];
-    cmd.extend(args.iter().map(String::as_str));
-    run_in(dir, "node", &cmd)?;
-    eprintln!("parity: reference fixtures are in vision/tests/fixtures/");
-    Ok(())
+    cmd.extend(args);
+    run_in(dir, "node", &cmd)
 }
 
 /// Fails clearly unless `node` (new enough) and `npm` can be run.

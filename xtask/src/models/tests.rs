@@ -8,12 +8,13 @@ use super::{
 #[test]
 fn face_recognition_is_never_selected() {
     assert!(MODELS.iter().all(|model| model.name != IDENTITY_MODEL));
-    for file in [
-        "face_recognition_model-weights_manifest.json",
-        "face_recognition_model.bin",
-        "face_recognition_model-shard1",
-    ] {
-        assert!(used_model(file).is_none(), "{file} must never be converted");
+    // The identity model's files: each must never be selected.
+    let identity_files = ["weights_manifest.json", ".bin", "-shard1"].map(|tail| {
+        let separator = if tail.starts_with(['.', '-']) { "" } else { "-" };
+        format!("{IDENTITY_MODEL}_model{separator}{tail}")
+    });
+    for file in identity_files {
+        assert!(used_model(&file).is_none(), "{file} must never be converted");
     }
 }
 

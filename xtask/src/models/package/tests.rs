@@ -49,9 +49,10 @@ fn extraction_keeps_the_used_models_and_demo_images_only() {
         ("package/model/tiny_face_detector_model-weights_manifest.json", "[]"),
         ("package/model/tiny_face_detector_model.bin", "tiny"),
         ("package/model/face_landmark_68_tiny_model.bin", "landmarks"),
-        ("package/model/face_recognition_model-weights_manifest.json", "[]"),
-        ("package/model/face_recognition_model.bin", "descriptor"),
-        ("package/model/face_recognition_model-shard1", "descriptor"),
+        // The identity model, which extraction must never keep:
+        ("package/model/face_recognition_model-weights_manifest.json", "[]"), // never kept
+        ("package/model/face_recognition_model.bin", "descriptor"), // never kept
+        ("package/model/face_recognition_model-shard1", "descriptor"), // never kept
         ("package/demo/index.js", "script"),
         ("package/dist/face-api.js", "library"),
     ]
