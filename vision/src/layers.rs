@@ -73,7 +73,9 @@ impl Module for SeparableConv {
         let depthwise = xs.contiguous()?.apply_op1_no_bwd(&self.depthwise)?;
         let (n, in_c, height, width) = depthwise.dims4()?;
         let pixels = depthwise.reshape((n, in_c, height * width))?;
-        let out = self.pointwise.broadcast_matmul(&pixels)?.apply_op1_no_bwd(&self.bias)?;
+        let out = self.pointwise.broadcast_matmul(&pixels)?;
+        // The product is a fresh tensor, so bias and activation go in place.
+        out.inplace_op1(&self.bias)?;
         out.reshape((n, (), height, width))
     }
 }

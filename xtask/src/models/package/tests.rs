@@ -51,8 +51,8 @@ fn extraction_keeps_the_used_models_and_demo_images_only() {
         ("package/model/face_landmark_68_tiny_model.bin", "landmarks"),
         // The identity model, which extraction must never keep:
         ("package/model/face_recognition_model-weights_manifest.json", "[]"), // never kept
-        ("package/model/face_recognition_model.bin", "descriptor"), // never kept
-        ("package/model/face_recognition_model-shard1", "descriptor"), // never kept
+        ("package/model/face_recognition_model.bin", "descriptor"),           // never kept
+        ("package/model/face_recognition_model-shard1", "descriptor"),        // never kept
         ("package/demo/index.js", "script"),
         ("package/dist/face-api.js", "library"),
     ]
