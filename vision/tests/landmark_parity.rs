@@ -9,8 +9,8 @@ mod common;
 
 use std::time::Instant;
 
-use candle_core::{IndexOp, Module};
-use common::{IMAGES, floats, max_abs_diff, photo, reference, weights};
+use candle_core::Module;
+use common::{IMAGES, assert_input_samples, floats, max_abs_diff, photo, reference, weights};
 use parterre_core::BoxPx;
 use parterre_vision::landmarks::face_crop;
 use parterre_vision::{LandmarkModel, LandmarkNet};
@@ -46,16 +46,7 @@ fn preprocessing_and_raw_outputs_match_the_reference() {
     assert_eq!(input.dims(), &[1, 3, 112, 112]);
 
     // Sampled values of the normalized input: [row, col, channel, value].
-    let samples = face["input"]["samples"].as_array().expect("samples");
-    assert!(samples.len() >= 10);
-    for sample in samples {
-        let s = floats(sample);
-        let ours = input
-            .i((0, s[2] as usize, s[0] as usize, s[1] as usize))
-            .and_then(|t| t.to_scalar::<f32>())
-            .expect("value");
-        assert!((ours - s[3]).abs() <= INPUT_TOLERANCE, "input at {s:?}: ours {ours}");
-    }
+    assert_input_samples(&input, &face["input"]["samples"], INPUT_TOLERANCE);
     // Checksums over the NHWC flat order the reference used.
     let flat: Vec<f64> = input
         .permute((0, 2, 3, 1))

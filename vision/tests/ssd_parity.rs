@@ -5,8 +5,8 @@
 
 mod common;
 
-use candle_core::{IndexOp, Module, Tensor};
-use common::{IMAGES, floats, max_abs_diff, photo, reference, weights};
+use candle_core::{Module, Tensor};
+use common::{IMAGES, assert_input_samples, floats, max_abs_diff, photo, reference, weights};
 use parterre_core::BoxPx;
 use parterre_vision::ssd_mobilenetv1::{ANCHOR_COUNT, OUTPUT_WIDTH};
 use parterre_vision::{Detection, SsdMobilenetV1, SsdOptions, iou};
@@ -54,16 +54,7 @@ fn preprocessing_matches_the_reference() {
     assert_eq!(input.dims(), [1, 3, 512, 512]);
 
     // Sampled values: [row, col, channel, value].
-    let samples = expected["samples"].as_array().expect("samples");
-    assert!(samples.len() >= 10);
-    for sample in samples {
-        let s = floats(sample);
-        let ours = input
-            .i((0, s[2] as usize, s[0] as usize, s[1] as usize))
-            .and_then(|t| t.to_scalar::<f32>())
-            .expect("value");
-        assert!((ours - s[3]).abs() <= INPUT_TOLERANCE, "input at {s:?}: ours {ours}");
-    }
+    assert_input_samples(&input, &expected["samples"], INPUT_TOLERANCE);
 
     let ours = checksums(&input);
     for (name, ours) in ["sum", "absSum", "sqSum", "weightedSum"].into_iter().zip(ours) {

@@ -4,8 +4,8 @@
 
 mod common;
 
-use candle_core::{IndexOp, Module};
-use common::{IMAGES, floats, max_abs_diff, photo, reference, weights};
+use candle_core::Module;
+use common::{IMAGES, assert_input_samples, floats, max_abs_diff, photo, reference, weights};
 use parterre_vision::{TinyFaceDetector, TinyOptions};
 
 /// Tolerances: a correct port agrees to the reference about as well as
@@ -25,16 +25,7 @@ fn preprocessing_and_raw_grid_match_the_reference() {
     let input = TinyFaceDetector::input(&view, 416).expect("input");
 
     // Sampled values of the normalized input: [row, col, channel, value].
-    let samples = tiny["input"]["samples"].as_array().expect("samples");
-    assert!(samples.len() >= 10);
-    for sample in samples {
-        let s = floats(sample);
-        let ours = input
-            .i((0, s[2] as usize, s[0] as usize, s[1] as usize))
-            .and_then(|t| t.to_scalar::<f32>());
-        let ours = ours.expect("value");
-        assert!((ours - s[3]).abs() <= INPUT_TOLERANCE, "input at {s:?}: ours {ours}");
-    }
+    assert_input_samples(&input, &tiny["input"]["samples"], INPUT_TOLERANCE);
     let sum: f64 = input
         .flatten_all()
         .and_then(|t| t.to_vec1::<f32>())

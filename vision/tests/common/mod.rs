@@ -67,3 +67,19 @@ pub fn floats(value: &serde_json::Value) -> Vec<f32> {
         .map(|v| v.as_f64().expect("number") as f32)
         .collect()
 }
+
+/// Checks sampled values of a `[1, 3, n, n]` input against the reference's
+/// `[row, col, channel, value]` samples (taken in its NHWC layout).
+pub fn assert_input_samples(input: &candle_core::Tensor, samples: &serde_json::Value, tolerance: f32) {
+    use candle_core::IndexOp;
+    let samples = samples.as_array().expect("samples");
+    assert!(samples.len() >= 10);
+    for sample in samples {
+        let s = floats(sample);
+        let ours = input
+            .i((0, s[2] as usize, s[0] as usize, s[1] as usize))
+            .and_then(|t| t.to_scalar::<f32>())
+            .expect("value");
+        assert!((ours - s[3]).abs() <= tolerance, "input at {s:?}: ours {ours}");
+    }
+}
