@@ -115,17 +115,19 @@ impl CustomOp1 for DepthwiseConv3x3 {
     }
 }
 
-/// Full 3x3 convolution, stride 1, no padding, with bias and leaky ReLU:
-/// TinyFaceDetector's first layer.
+/// Full 3x3 convolution, stride 1, no padding, with bias and leaky ReLU, then
+/// 2x2 max pooling at stride 2 (TF `same`): TinyFaceDetector's first layer and
+/// its pool, fused so the full-resolution activations (11 MB at input 416)
+/// never leave L1: each pooled row comes from two convolved rows in scratch.
 #[derive(Debug, Clone)]
-pub struct Conv3x3Leaky {
+pub struct Conv3x3LeakyPool {
     /// Per output channel and input channel, the 3x3 window.
     taps: Vec<Vec<[[f32; 3]; 3]>>,
     bias: Vec<f32>,
     in_channels: usize,
 }
 
-impl Conv3x3Leaky {
+impl Conv3x3LeakyPool {
     /// From candle-layout weights `[out, in, 3, 3]` and bias `[out]`.
     pub fn new(weights: &candle_core::Tensor, bias: &candle_core::Tensor) -> Result<Self> {
         let (out_channels, in_channels, kh, kw) = weights.dims4()?;
@@ -154,9 +156,9 @@ impl Conv3x3Leaky {
     }
 }
 
-impl CustomOp1 for Conv3x3Leaky {
+impl CustomOp1 for Conv3x3LeakyPool {
     fn name(&self) -> &'static str {
-        "conv3x3-leaky"
+        "conv3x3-leaky-pool"
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
@@ -165,24 +167,32 @@ impl CustomOp1 for Conv3x3Leaky {
             candle_core::bail!("3x3 conv for {} channels got {:?}", self.in_channels, layout.shape())
         }
         let out_channels = self.bias.len();
-        let (out_height, out_width) = (height - 2, width - 2);
+        let (conv_height, conv_width) = (height - 2, width - 2);
+        let (out_height, out_width) = (conv_height.div_ceil(2), conv_width.div_ceil(2));
         let (in_plane, out_plane) = (height * width, out_height * out_width);
         let mut output = vec![0f32; n * out_channels * out_plane];
+        let mut conv_rows = [vec![0f32; conv_width], vec![0f32; conv_width]];
         for (image, out_image) in input
             .chunks_exact(channels * in_plane)
             .zip(output.chunks_exact_mut(out_channels * out_plane))
         {
-            // Row-major over output rows: the 3 x in_channels input rows a row
-            // needs stay in L1 while every output channel is computed.
-            for y in 0..out_height {
+            // Row-major over output rows: the 4 x in_channels input rows a
+            // pooled row needs stay in L1 while every output channel is computed.
+            for oy in 0..out_height {
+                // The pool's `same` padding repeats the last row.
+                let ys = [2 * oy, (2 * oy + 1).min(conv_height - 1)];
                 for (oc, (taps, bias)) in self.taps.iter().zip(&self.bias).enumerate() {
-                    let out_row = &mut out_image[oc * out_plane + y * out_width..][..out_width];
-                    out_row.fill(*bias);
-                    for (ic, window) in taps.iter().enumerate() {
-                        let rows = std::array::from_fn(|ky| &image[ic * in_plane + (y + ky) * width..][..width]);
-                        add_window_row(out_row, rows, window);
+                    for (conv_row, y) in conv_rows.iter_mut().zip(ys) {
+                        conv_row.fill(*bias);
+                        for (ic, window) in taps.iter().enumerate() {
+                            let rows = std::array::from_fn(|ky| &image[ic * in_plane + (y + ky) * width..][..width]);
+                            add_window_row(conv_row, rows, window);
+                        }
+                        leaky_in_place(conv_row);
                     }
-                    leaky_in_place(out_row);
+                    let [top, bottom] = &mut conv_rows;
+                    max_into(top, bottom);
+                    max_pairs(&mut out_image[oc * out_plane + oy * out_width..][..out_width], top, 2);
                 }
             }
         }
@@ -255,6 +265,14 @@ pub struct MaxPool2x2Same {
 fn max_rows(out: &mut [f32], top: &[f32], bottom: &[f32]) {
     for ((o, t), b) in out.iter_mut().zip(top).zip(bottom) {
         *o = t.max(*b);
+    }
+}
+
+/// `acc[x] = max(acc[x], other[x])`.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn max_into(acc: &mut [f32], other: &[f32]) {
+    for (a, b) in acc.iter_mut().zip(other) {
+        *a = a.max(*b);
     }
 }
 
@@ -334,6 +352,16 @@ mod tests {
         xs.maximum(&(xs * 0.1)?)
     }
 
+    /// TF `same` 2x2 pooling from candle's own ops: pad by repeating the edge.
+    fn reference_pool(xs: &Tensor, stride: usize) -> Tensor {
+        let (_, _, height, width) = xs.dims4().expect("4d");
+        let pad = |n: usize| ((n.div_ceil(stride) - 1) * stride + 2).saturating_sub(n);
+        xs.pad_with_same(2, 0, pad(height))
+            .and_then(|t| t.pad_with_same(3, 0, pad(width)))
+            .and_then(|t| t.max_pool2d_with_stride(2, stride))
+            .expect("reference pool")
+    }
+
     fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
         assert_eq!(a.shape(), b.shape());
         (a - b)
@@ -364,14 +392,16 @@ mod tests {
     }
 
     #[test]
-    fn full_conv_matches_candles_convolution_with_leaky() {
+    fn full_conv_matches_candles_convolution_with_leaky_and_pooling() {
         let xs = pattern((1, 3, 11, 20), 3);
         let weights = pattern((4, 3, 3, 3), 4);
         let bias = Tensor::new(&[0.5f32, -0.5, 0.0, 0.1], &Device::Cpu).expect("bias");
         let reference = Conv2d::new(weights.clone(), Some(bias.clone()), Conv2dConfig::default());
         let reference = reference_leaky(&reference.forward(&xs).expect("forward")).expect("leaky");
+        // 9 x 18 convolved: the pool's padding repeats the last row.
+        let reference = reference_pool(&reference, 2);
         let ours = xs
-            .apply_op1_no_bwd(&Conv3x3Leaky::new(&weights, &bias).expect("op"))
+            .apply_op1_no_bwd(&Conv3x3LeakyPool::new(&weights, &bias).expect("op"))
             .expect("forward");
         assert!(max_diff(&ours, &reference) < 1e-5);
     }
@@ -382,7 +412,7 @@ mod tests {
         assert!(pattern((1, 3, 4, 4), 6).apply_op1_no_bwd(&op).is_err());
         let weights = pattern((2, 3, 3, 3), 7);
         let bias = Tensor::new(&[0f32, 0.], &Device::Cpu).expect("bias");
-        let op = Conv3x3Leaky::new(&weights, &bias).expect("op");
+        let op = Conv3x3LeakyPool::new(&weights, &bias).expect("op");
         assert!(pattern((1, 3, 2, 9), 8).apply_op1_no_bwd(&op).is_err());
     }
 
@@ -391,12 +421,7 @@ mod tests {
         for (height, width) in [(7, 9), (8, 8), (1, 3)] {
             let xs = pattern((2, 3, height, width), 9);
             for stride in [1, 2] {
-                let pad = |n: usize| ((n.div_ceil(stride) - 1) * stride + 2).saturating_sub(n);
-                let reference = xs
-                    .pad_with_same(2, 0, pad(height))
-                    .and_then(|t| t.pad_with_same(3, 0, pad(width)))
-                    .and_then(|t| t.max_pool2d_with_stride(2, stride))
-                    .expect("reference");
+                let reference = reference_pool(&xs, stride);
                 let ours = xs.apply_op1_no_bwd(&MaxPool2x2Same { stride }).expect("pool");
                 assert_eq!(max_diff(&ours, &reference), 0.0, "{height}x{width} stride {stride}");
             }

@@ -11,7 +11,7 @@ use candle_core::{IndexOp, Module, Result, Tensor};
 use candle_nn::{Conv2d, VarBuilder};
 use parterre_core::{BoxPx, FrameView};
 
-use crate::conv3x3::Conv3x3Leaky;
+use crate::conv3x3::Conv3x3LeakyPool;
 use crate::detection::{Detection, non_max_suppression};
 use crate::error::VisionError;
 use crate::layers::{SeparableConv, conv_weights, conv2d, max_pool_same};
@@ -73,7 +73,8 @@ impl TinyOptions {
 /// The TinyFaceDetector network.
 #[derive(Debug, Clone)]
 pub struct TinyFaceDetector {
-    conv0: Conv3x3Leaky,
+    /// conv0 with the pool after it.
+    conv0: Conv3x3LeakyPool,
     separable: Vec<SeparableConv>,
     conv8: Conv2d,
 }
@@ -82,7 +83,7 @@ impl TinyFaceDetector {
     /// Builds the network from the checkpoint's tensors.
     pub fn new(vb: VarBuilder) -> Result<Self> {
         let (weights, bias) = conv_weights(&vb, "conv0", 3, CHANNELS[0], 3)?;
-        let conv0 = Conv3x3Leaky::new(&weights, &bias)?;
+        let conv0 = Conv3x3LeakyPool::new(&weights, &bias)?;
         let separable = CHANNELS
             .windows(2)
             .enumerate()
@@ -125,14 +126,15 @@ impl TinyFaceDetector {
 impl Module for TinyFaceDetector {
     /// `[1, 3, n, n]` input → `[1, 25, n/32, n/32]` raw grid.
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        // conv0 pools its own output; each later layer pools its input.
         let mut xs = xs.contiguous()?.apply_op1_no_bwd(&self.conv0)?;
         for (i, layer) in self.separable.iter().enumerate() {
-            let stride = if i + 1 == self.separable.len() { 1 } else { 2 };
-            xs = layer.forward(&max_pool_same(&xs, 2)?)?;
-            if stride == 1 {
-                xs = max_pool_same(&xs, 1)?;
+            if i > 0 {
+                xs = max_pool_same(&xs, 2)?;
             }
+            xs = layer.forward(&xs)?;
         }
+        xs = max_pool_same(&xs, 1)?;
         self.conv8.forward(&xs)
     }
 }
