@@ -336,6 +336,7 @@ impl CustomOp1 for MaxPool2x2Same {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::max_diff;
     use candle_core::{Device, Module, Tensor};
     use candle_nn::{Conv2d, Conv2dConfig};
 
@@ -360,16 +361,6 @@ mod tests {
             .and_then(|t| t.pad_with_same(3, 0, pad(width)))
             .and_then(|t| t.max_pool2d_with_stride(2, stride))
             .expect("reference pool")
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        assert_eq!(a.shape(), b.shape());
-        (a - b)
-            .and_then(|d| d.abs())
-            .and_then(|d| d.flatten_all())
-            .and_then(|d| d.max(0))
-            .and_then(|d| d.to_scalar::<f32>())
-            .expect("diff")
     }
 
     #[test]

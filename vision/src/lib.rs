@@ -13,6 +13,8 @@ pub mod landmarks;
 mod layers;
 pub mod preprocess;
 pub mod ssd_mobilenetv1;
+#[cfg(test)]
+mod test_support;
 pub mod tiny_face_detector;
 pub mod weights;
 

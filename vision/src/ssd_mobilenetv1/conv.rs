@@ -183,6 +183,7 @@ impl SameConv {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::max_diff;
     use candle_core::{DType, Device};
     use std::collections::HashMap;
 
@@ -198,15 +199,6 @@ mod tests {
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
         let conv = SameConv::new(&vb, ("w", "b"), (in_c, out_c), kernel, stride, relu6).expect("layer");
         (conv, filters, bias)
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .and_then(|t| t.abs())
-            .and_then(|t| t.flatten_all())
-            .and_then(|t| t.max(0))
-            .and_then(|t| t.to_scalar::<f32>())
-            .expect("diff")
     }
 
     #[test]
