@@ -6,9 +6,11 @@
 //! candle's VarBuilder), the network, or the aggregate and server crates.
 //! It must never compute an identity: no face descriptors, no recognition.
 
+pub mod age_gender;
 mod conv3x3;
 mod detection;
 mod error;
+pub mod expression;
 pub mod landmarks;
 mod layers;
 pub mod preprocess;
@@ -18,8 +20,10 @@ mod test_support;
 pub mod tiny_face_detector;
 pub mod weights;
 
+pub use age_gender::AgeGenderNet;
 pub use detection::{Detection, iou, non_max_suppression};
 pub use error::VisionError;
+pub use expression::FaceExpressionNet;
 pub use landmarks::{FaceLandmark68Net, FaceLandmark68TinyNet, LandmarkModel, LandmarkNet};
 pub use ssd_mobilenetv1::{SsdMobilenetV1, SsdOptions};
 pub use tiny_face_detector::{TinyFaceDetector, TinyOptions};

@@ -60,7 +60,7 @@ impl Module for SameDepthwise3x3 {
 /// The first layer of a trunk: a plain 3x3 convolution with bias, TF `same`
 /// at stride 2, from `{prefix}/filters` `[3, 3, in, out]` and `{prefix}/bias`.
 #[derive(Debug, Clone)]
-struct InputConv {
+pub(crate) struct InputConv {
     /// candle layout `[out, in, 3, 3]`.
     weight: Tensor,
     /// `[1, out, 1, 1]`, broadcast over NCHW.
@@ -68,7 +68,7 @@ struct InputConv {
 }
 
 impl InputConv {
-    fn new(vb: &VarBuilder, prefix: &str, in_c: usize, out_c: usize) -> Result<Self> {
+    pub(crate) fn new(vb: &VarBuilder, prefix: &str, in_c: usize, out_c: usize) -> Result<Self> {
         let weight = vb
             .get((KERNEL, KERNEL, in_c, out_c), &format!("{prefix}/filters"))?
             .permute((3, 2, 0, 1))?
@@ -92,7 +92,7 @@ impl Module for InputConv {
 /// the given stride), a 1x1 pointwise convolution, then the bias; no
 /// activation (the dense block applies ReLU to the sums).
 #[derive(Debug, Clone)]
-struct SeparableConv {
+pub(crate) struct SeparableConv {
     depthwise: SameDepthwise3x3,
     /// `[out, in]`: the 1x1 convolution as one matrix product over the
     /// pixels, which candle runs faster than its `conv2d`.
@@ -104,7 +104,7 @@ struct SeparableConv {
 impl SeparableConv {
     /// Loads `{prefix}/depthwise_filter` `[3, 3, in, 1]`,
     /// `{prefix}/pointwise_filter` `[1, 1, in, out]` and `{prefix}/bias`.
-    fn new(vb: &VarBuilder, prefix: &str, in_c: usize, out_c: usize, stride: usize) -> Result<Self> {
+    pub(crate) fn new(vb: &VarBuilder, prefix: &str, in_c: usize, out_c: usize, stride: usize) -> Result<Self> {
         let depthwise = vb
             .get((KERNEL, KERNEL, in_c, 1), &format!("{prefix}/depthwise_filter"))?
             .permute((2, 3, 0, 1))?

@@ -14,7 +14,7 @@
 
 mod face_landmark_68;
 mod face_landmark_68_tiny;
-mod feature_extractor;
+pub(crate) mod feature_extractor;
 
 use candle_core::{IndexOp, Module, Result, Tensor};
 use candle_nn::VarBuilder;

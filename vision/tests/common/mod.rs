@@ -83,3 +83,15 @@ pub fn assert_input_samples(input: &candle_core::Tensor, samples: &serde_json::V
         assert!((ours - s[3]).abs() <= tolerance, "input at {s:?}: ours {ours}");
     }
 }
+
+/// A fixture's `[x, y, width, height]` as a box in image pixels.
+pub fn box_px(values: &serde_json::Value) -> parterre_core::BoxPx {
+    let v = floats(values);
+    assert_eq!(v.len(), 4, "a box is [x, y, width, height]");
+    parterre_core::BoxPx {
+        x: v[0],
+        y: v[1],
+        width: v[2],
+        height: v[3],
+    }
+}
