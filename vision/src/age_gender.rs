@@ -213,9 +213,8 @@ impl Module for AgeGenderNet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::max_diff;
+    use crate::test_support::{gray_frame, max_diff};
     use candle_core::{DType, Device};
-    use parterre_core::{FrameBuffer, FrameLayout, PixelFormat};
 
     #[test]
     fn max_pool_matches_tf_same_on_odd_and_even_sides() {
@@ -255,18 +254,10 @@ mod tests {
         assert_eq!(max_diff(&ours, &expected), 0.0);
     }
 
-    fn gray_frame(width: u32, height: u32) -> FrameBuffer {
-        let layout = FrameLayout::packed(PixelFormat::Gray8, width, height).expect("layout");
-        let mut buffer = FrameBuffer::with_capacity(layout.len_bytes()).expect("alloc");
-        let pixels = vec![90; layout.len_bytes()];
-        buffer.write_from(layout, &pixels).expect("write");
-        buffer
-    }
-
     #[test]
     fn zero_weights_give_age_zero_and_even_gender_odds_and_bad_boxes_fail() {
         let net = AgeGenderNet::new(VarBuilder::zeros(DType::F32, &Device::Cpu)).expect("net");
-        let frame = gray_frame(40, 30);
+        let frame = gray_frame(40, 30, &[90; 40 * 30]);
         let view = frame.view().expect("view");
         let box_px = BoxPx {
             x: 3.0,

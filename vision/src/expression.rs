@@ -95,25 +95,17 @@ impl Module for FaceExpressionNet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::gray_frame;
     use candle_core::{DType, Device};
-    use parterre_core::{FrameBuffer, FrameLayout, PixelFormat};
 
     fn zero_net() -> FaceExpressionNet {
         FaceExpressionNet::new(VarBuilder::zeros(DType::F32, &Device::Cpu)).expect("net")
     }
 
-    fn gray_frame(width: u32, height: u32) -> FrameBuffer {
-        let layout = FrameLayout::packed(PixelFormat::Gray8, width, height).expect("layout");
-        let mut buffer = FrameBuffer::with_capacity(layout.len_bytes()).expect("alloc");
-        let pixels = vec![128; layout.len_bytes()];
-        buffer.write_from(layout, &pixels).expect("write");
-        buffer
-    }
-
     #[test]
     fn outputs_are_probabilities_over_the_seven_classes() {
         // Zero weights: equal logits, so a uniform distribution.
-        let frame = gray_frame(40, 30);
+        let frame = gray_frame(40, 30, &[128; 40 * 30]);
         let view = frame.view().expect("view");
         let box_px = BoxPx {
             x: 5.5,
@@ -132,7 +124,7 @@ mod tests {
 
     #[test]
     fn a_box_outside_the_frame_is_a_clear_error() {
-        let frame = gray_frame(40, 30);
+        let frame = gray_frame(40, 30, &[128; 40 * 30]);
         let view = frame.view().expect("view");
         let net = zero_net();
         for box_px in [

@@ -146,16 +146,10 @@ pub fn square_input(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::gray_frame;
     use parterre_core::{FrameBuffer, FrameLayout};
 
     const NO_MEAN: Normalization = Normalization { mean_rgb: [0.0; 3] };
-
-    fn gray_frame(width: u32, height: u32, pixels: &[u8]) -> FrameBuffer {
-        let layout = FrameLayout::packed(PixelFormat::Gray8, width, height).expect("layout");
-        let mut buffer = FrameBuffer::with_capacity(layout.len_bytes()).expect("alloc");
-        buffer.write_from(layout, pixels).expect("write");
-        buffer
-    }
 
     fn levels(tensor: &Tensor) -> Vec<f32> {
         tensor
