@@ -19,4 +19,51 @@ pub enum AggregateError {
         /// The length asked for.
         length_s: u64,
     },
+    /// ε must be positive: zero would mean infinite noise.
+    #[error("epsilon must be at least 0.001 (1 milli-epsilon)")]
+    EpsilonZero,
+    /// The webinar's privacy budget cannot pay for this release.
+    #[error(
+        "privacy budget exhausted: this release needs {requested_milli_epsilon} milli-epsilon, {remaining_milli_epsilon} remain"
+    )]
+    BudgetExhausted {
+        /// ε the release asked for, in thousandths.
+        requested_milli_epsilon: u32,
+        /// ε left in the webinar's budget, in thousandths.
+        remaining_milli_epsilon: u64,
+    },
+    /// The policy file is not valid TOML or does not have the policy's shape.
+    #[error("policy file: {reason}")]
+    PolicySyntax {
+        /// The parser's message, with line and column.
+        reason: String,
+    },
+    /// A policy rule is inconsistent.
+    #[error("policy rule `{rule}`: {reason}")]
+    PolicyRule {
+        /// The rule's name.
+        rule: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The host named a rule the policy does not have.
+    #[error("no policy rule is named `{rule}`")]
+    UnknownRule {
+        /// The name given.
+        rule: String,
+    },
+    /// A content action names a kind of card the catalog does not have.
+    #[error("the catalog has no card of kind {kind:?}")]
+    NoCard {
+        /// The kind asked for.
+        kind: crate::CardKind,
+    },
+    /// A content card is inconsistent.
+    #[error("content card `{card}`: {reason}")]
+    Catalog {
+        /// The card's id.
+        card: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }

@@ -1,12 +1,14 @@
 //! k-anonymity on the output: what may be shown (live) or stored and
 //! exported. A cell computed from fewer than k viewers is suppressed (`None`),
 //! never rounded, and so is a cell that could be derived from the others.
+//! Every shown share and mean carries its 95 % band.
 
 use serde::Serialize;
 
 use crate::{
     AggregateError,
     aggregate::{AGE_BUCKETS, Aggregate, Binary, PermanenceSummary},
+    band::Band,
     moments::{Estimate, Moments},
 };
 
@@ -68,7 +70,8 @@ impl KAnonymity {
 }
 
 /// What may leave the aggregator: every cell from fewer than k viewers is
-/// `None`. Shares are fractions of the viewers who reported that trait.
+/// `None`. Shares are fractions of the viewers who reported that trait, with
+/// Wilson bands; means have Student-t bands.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
     /// The k applied.
@@ -82,9 +85,9 @@ pub struct Snapshot {
     /// Motion level.
     pub motion: Option<Estimate>,
     /// Mean expression probabilities, in `Expression::CLASSES` order.
-    pub expression: Option<[f64; 7]>,
+    pub expression: Option<[Band; 7]>,
     /// Share of age-reporting viewers per age bucket.
-    pub age_shares: [Option<f64>; AGE_BUCKETS],
+    pub age_shares: [Option<Band>; AGE_BUCKETS],
     /// Mean probability of appearing female (male is its complement).
     pub female_share: Option<Estimate>,
     /// Share with glasses.
@@ -125,17 +128,20 @@ impl Snapshot {
     pub fn new(aggregate: &Aggregate, k: KAnonymity) -> Self {
         let k = k.k();
         // Every class is added together, so class 0's count is the mix's.
-        let expression = (aggregate.expression[0].viewers >= k)
-            .then(|| aggregate.expression.map(|m| m.estimate().map_or(0.0, |e| e.mean)));
+        let expression = (aggregate.expression[0].viewers >= k).then(|| {
+            aggregate
+                .expression
+                .map(|m| m.share_estimate().map_or(Band::wilson(0.0, 0.0), |e| e.band))
+        });
         Self {
             k,
             viewers: aggregate.viewers,
             // Not a breakdown of who the viewers are but whether their camera
             // sees them, so like attention it needs k viewers in total rather
             // than k on each side: a room where every face is in view shows 1.
-            face_share: moments(&aggregate.face.probability, k),
-            attention: moments(&aggregate.attention, k),
-            motion: moments(&aggregate.motion, k),
+            face_share: shown(&aggregate.face.probability, k).and_then(Moments::share_estimate),
+            attention: shown(&aggregate.attention, k).and_then(Moments::estimate),
+            motion: shown(&aggregate.motion, k).and_then(Moments::estimate),
             expression,
             age_shares: age_shares(&aggregate.age_viewers, k),
             female_share: binary(&aggregate.gender_female, k),
@@ -146,15 +152,15 @@ impl Snapshot {
     }
 }
 
-fn moments(m: &Moments, k: u64) -> Option<Estimate> {
-    if m.viewers >= k { m.estimate() } else { None }
+fn shown(m: &Moments, k: u64) -> Option<&Moments> {
+    (m.viewers >= k).then_some(m)
 }
 
 /// A yes/no share is a two-cell breakdown whose cells derive from each other
 /// (no = 1 − yes), so both sides must hold k viewers or neither is shown.
 fn binary(b: &Binary, k: u64) -> Option<Estimate> {
     if b.yes_viewers >= k && b.no_viewers >= k {
-        b.probability.estimate()
+        b.probability.share_estimate()
     } else {
         None
     }
@@ -166,7 +172,7 @@ fn binary(b: &Binary, k: u64) -> Option<Estimate> {
 /// Complementary: the shares sum to 1, so a single hidden bucket would be 1
 /// minus the shown ones; then the smallest shown bucket is hidden too, which
 /// leaves at least two hidden buckets whose split cannot be recovered.
-fn age_shares(counts: &[u64; AGE_BUCKETS], k: u64) -> [Option<f64>; AGE_BUCKETS] {
+fn age_shares(counts: &[u64; AGE_BUCKETS], k: u64) -> [Option<Band>; AGE_BUCKETS] {
     let total: u64 = counts.iter().sum();
     let mut shown = counts.map(|count| count >= k);
     if shown.iter().filter(|&&s| !s).count() == 1 {
@@ -178,7 +184,7 @@ fn age_shares(counts: &[u64; AGE_BUCKETS], k: u64) -> [Option<f64>; AGE_BUCKETS]
     let mut shares = [None; AGE_BUCKETS];
     for i in 0..AGE_BUCKETS {
         if shown[i] {
-            shares[i] = Some(counts[i] as f64 / total as f64);
+            shares[i] = Some(Band::wilson(counts[i] as f64 / total as f64, total as f64));
         }
     }
     shares
@@ -216,6 +222,10 @@ mod tests {
             attention: Some(0.5),
             quality: None,
         }
+    }
+
+    fn estimates(bands: &[Option<Band>]) -> Vec<Option<f64>> {
+        bands.iter().map(|band| band.map(|b| b.estimate)).collect()
     }
 
     fn room(with_glasses: usize, without_glasses: usize) -> Aggregate {
@@ -257,17 +267,36 @@ mod tests {
         assert_eq!(below.face_share, None);
         assert_eq!(below.age_shares, [None; AGE_BUCKETS]);
         let at = Snapshot::new(&room(2, 3), KAnonymity::live());
-        assert_eq!(at.expression, Some([0.25, 0.75, 0.0, 0.0, 0.0, 0.0, 0.0]));
+        let mix = at.expression.expect("shown at k");
+        assert_eq!(mix.map(|b| b.estimate), [0.25, 0.75, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        // Each class share carries its Wilson band over the 5 viewers.
+        assert_eq!(mix[1], Band::wilson(0.75, 5.0));
         assert_eq!(at.attention.map(|a| a.mean), Some(0.5));
         // Every face in view: the share needs k viewers in total, not k without a face.
         assert_eq!(at.face_share.map(|f| f.mean), Some(1.0));
         // Everyone is 25–34; the other buckets (0 viewers) stay hidden.
-        assert_eq!(at.age_shares, [None, None, Some(1.0), None, None, None, None]);
+        assert_eq!(
+            estimates(&at.age_shares),
+            [None, None, Some(1.0), None, None, None, None]
+        );
         // Export needs 11: the same room shows nothing there.
         let export = Snapshot::new(&room(2, 3), KAnonymity::export());
         assert_eq!((export.expression, export.attention), (None, None));
         let control = Snapshot::new(&room(2, 2), KAnonymity::unchecked(1));
-        assert_eq!(control.expression, Some([0.25, 0.75, 0.0, 0.0, 0.0, 0.0, 0.0]));
+        let control_mix = control.expression.map(|mix| mix.map(|b| b.estimate));
+        assert_eq!(control_mix, Some([0.25, 0.75, 0.0, 0.0, 0.0, 0.0, 0.0]));
+    }
+
+    #[test]
+    fn snapshots_serialize_their_bands() {
+        let json = serde_json::to_value(Snapshot::new(&room(5, 6), KAnonymity::live())).expect("serialize");
+        // 5 of 11 with glasses: Wilson 0.2127..0.7199 (hand-computed).
+        let band = &json["glasses_share"]["band"];
+        let low = band["low"].as_f64().expect("low");
+        let high = band["high"].as_f64().expect("high");
+        assert!((low - 0.212_7).abs() < 1e-3 && (high - 0.719_9).abs() < 1e-3, "{band}");
+        assert_eq!(json["expression"][1]["estimate"], 0.75);
+        assert!(json["beard_share"].is_null());
     }
 
     #[test]
@@ -296,7 +325,8 @@ mod tests {
         let shares = age_shares(&counts, 5);
         // 0-count buckets are hidden too, so several cells are already hidden
         // and the 4 cannot be isolated: shown as computed.
-        assert_eq!(shares, [None, Some(0.5), None, Some(0.3), None, None, None]);
+        assert_eq!(estimates(&shares), [None, Some(0.5), None, Some(0.3), None, None, None]);
+        assert_eq!(shares[1], Some(Band::wilson(0.5, 20.0)));
     }
 
     #[test]
@@ -307,7 +337,7 @@ mod tests {
         let shares = age_shares(&counts, 5);
         assert_eq!(shares[6], None);
         assert_eq!(shares[0], None, "the smallest shown bucket is hidden as complement");
-        assert_eq!(shares[1], Some(6.0 / total));
+        assert_eq!(shares[1].map(|b| b.estimate), Some(6.0 / total));
         assert_eq!(shares.iter().filter(|s| s.is_none()).count(), 2);
         // Negative control: with k = 1 nothing is hidden.
         assert!(age_shares(&counts, 1).iter().all(Option::is_some));

@@ -1,7 +1,10 @@
 //! Weighted moments: enough to merge partial results exactly and to give
-//! every mean a standard error later, which a bare mean cannot.
+//! every mean a standard error and a confidence band, which a bare mean
+//! cannot.
 
 use serde::{Deserialize, Serialize};
+
+use crate::band::Band;
 
 /// Sums over weighted values: Σw, Σw², Σwx, Σwx², and how many viewers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -28,6 +31,8 @@ pub struct Estimate {
     pub std_error: f64,
     /// Viewers it was computed from.
     pub viewers: u64,
+    /// The 95 % band: Student-t for a mean, Wilson for a share.
+    pub band: Band,
 }
 
 impl Moments {
@@ -49,19 +54,41 @@ impl Moments {
         self.sum_sq += other.sum_sq;
     }
 
-    /// The weighted mean and its standard error; `None` without weight.
+    /// The weighted mean, its standard error and a Student-t band; `None`
+    /// without weight.
     pub fn estimate(&self) -> Option<Estimate> {
+        self.estimate_with(|mean, variance, effective_n| {
+            // The t band wants the sample (n − 1) variance, not the
+            // population one the standard error above is based on.
+            let bessel = if effective_n > 1.0 {
+                effective_n / (effective_n - 1.0)
+            } else {
+                1.0
+            };
+            Band::student_t(mean, (variance * bessel).sqrt(), effective_n)
+        })
+    }
+
+    /// As [`Moments::estimate`], for values that are shares (0/1 facts or
+    /// probabilities): the band is a Wilson interval on the effective sample.
+    pub fn share_estimate(&self) -> Option<Estimate> {
+        self.estimate_with(|mean, _, effective_n| Band::wilson(mean, effective_n))
+    }
+
+    fn estimate_with(&self, band: impl FnOnce(f64, f64, f64) -> Band) -> Option<Estimate> {
         if self.weight <= 0.0 {
             return None;
         }
         let mean = self.sum / self.weight;
         // Rounding can push a zero variance slightly negative.
         let variance = (self.sum_sq / self.weight - mean * mean).max(0.0);
+        // Kish's effective sample size: n for equal weights, less otherwise.
         let effective_n = self.weight * self.weight / self.weight_sq;
         Some(Estimate {
             mean,
             std_error: (variance / effective_n).sqrt(),
             viewers: self.viewers,
+            band: band(mean, variance, effective_n),
         })
     }
 }
@@ -81,6 +108,40 @@ mod tests {
         assert_eq!(e.viewers, 4);
         // Population variance 1.25, n = 4: standard error sqrt(1.25 / 4).
         assert!((e.std_error - (1.25f64 / 4.0).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bands_use_the_sample_variance_and_the_effective_size() {
+        let mut m = Moments::default();
+        for x in [0.1, 0.2, 0.3, 0.4] {
+            m.add(x, 1.0);
+        }
+        // Sample sd 0.129099 over 4, t(3) = 3.182446: 0.25 ± 0.205426.
+        let band = m.estimate().expect("has weight").band;
+        assert!(
+            (band.low - 0.044_574).abs() < 1e-5 && (band.high - 0.455_426).abs() < 1e-5,
+            "{band:?}"
+        );
+        // A share of 8 in 10 with equal weights: Wilson 0.490..0.943.
+        let mut share = Moments::default();
+        for i in 0..10 {
+            share.add(if i < 8 { 1.0 } else { 0.0 }, 1.0);
+        }
+        let wilson = share.share_estimate().expect("has weight").band;
+        assert!((wilson.low - 0.490_17).abs() < 1e-4 && (wilson.high - 0.943_32).abs() < 1e-4);
+        // Still 80 % yes, but five viewers (four yes, one no) weigh 3:
+        // Σw = 20, Σw² = 50, so Kish n = 400 / 50 = 8 and the band widens.
+        let mut weighted = Moments::default();
+        for i in 0..10 {
+            weighted.add(if i < 8 { 1.0 } else { 0.0 }, if i < 4 || i == 8 { 3.0 } else { 1.0 });
+        }
+        let heavy = weighted.share_estimate().expect("has weight").band;
+        let expected = Band::wilson(0.8, 8.0);
+        assert!((heavy.low - expected.low).abs() < 1e-12 && (heavy.high - expected.high).abs() < 1e-12);
+        assert!(
+            heavy.high - heavy.low > wilson.high - wilson.low,
+            "{heavy:?} vs {wilson:?}"
+        );
     }
 
     #[test]
