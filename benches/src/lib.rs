@@ -35,6 +35,32 @@ pub fn model_weights(model: &str) -> candle_nn::VarBuilder<'static> {
     candle_nn::VarBuilder::from_tensors(tensors, candle_core::DType::F32, &device)
 }
 
+/// One of the whole-chain benchmark frames in `benches/fixtures` (crops of
+/// the reference package's demo photos, scaled to 640x480; the reference's
+/// timing reads the same files), as an RGB frame.
+pub fn fixture_frame(name: &str) -> parterre_core::FrameBuffer {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(format!("{name}.png"));
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap_or(0)];
+    let info = reader
+        .next_frame(&mut pixels)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(info.color_type, png::ColorType::Rgb, "{}: expected RGB", path.display());
+    let layout = parterre_core::FrameLayout::packed(parterre_core::PixelFormat::Rgb8, info.width, info.height)
+        .unwrap_or_else(|e| panic!("benchmark frame layout: {e}"));
+    let mut buffer = parterre_core::FrameBuffer::with_capacity(layout.len_bytes())
+        .unwrap_or_else(|e| panic!("benchmark frame: {e}"));
+    buffer
+        .write_from(layout, &pixels[..info.buffer_size()])
+        .unwrap_or_else(|e| panic!("benchmark frame: {e}"));
+    buffer
+}
+
 /// Width of the frame the model benchmarks run on (a webcam's 640x480).
 pub const MODEL_FRAME_WIDTH_PX: u32 = 640;
 /// Height of the frame the model benchmarks run on.

@@ -19,6 +19,7 @@ mod memory;
 mod observation;
 mod pool;
 mod telemetry;
+mod thumbnail;
 pub mod traits;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -27,9 +28,10 @@ pub use clock::{Clock, ManualClock};
 pub use error::CoreError;
 pub use frame::{FrameBuffer, FrameLayout, FrameView, PixelFormat};
 pub use memory::MemoryProtection;
-pub use observation::{Analyzer, BoxPx, FaceObservation, Observation, PointPx};
+pub use observation::{Analyzer, BoxPx, FaceObservation, Observation, PointPx, StageTiming};
 #[cfg(not(target_arch = "wasm32"))]
 pub use pool::Watchdog;
 pub use pool::{Capture, FramePool, Lease, LifeObserver, MAX_BUDGET_MS, MAX_SLOTS, MemoryAudit, PoolConfig, Sweep};
 pub use telemetry::{EndCounts, FrameLife, LifeEnd, PermanenceRecorder, PermanenceReport};
+pub use thumbnail::{Thumbnail, pixel_luma};
 pub use traits::{AnonymousTraits, TraitSet};

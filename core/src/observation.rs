@@ -62,6 +62,17 @@ pub struct FaceObservation {
     pub attention: Option<f32>,
     /// How well the face is seen, 0..1.
     pub quality: Option<f32>,
+    /// Expression as the net sees it (smoothed), before the viewer's own
+    /// neutral baseline is taken out; `expression` is the relative one.
+    pub expression_raw: Option<Expression>,
+    /// How open the eyes are, 0..1.
+    pub eyes_open: Option<f32>,
+    /// How open the mouth is, 0..1.
+    pub mouth_open: Option<f32>,
+    /// Smile intensity, 0..1.
+    pub smile: Option<f32>,
+    /// Which face this is from frame to frame, within one session; never sent.
+    pub track_id: Option<u32>,
 }
 
 /// What the analysis found in one frame. On the device only.
@@ -71,6 +82,17 @@ pub struct Observation {
     pub faces: Vec<FaceObservation>,
     /// Apparent motion in the frame, 0..1.
     pub motion: f32,
+    /// How long each stage of the analysis took, in order.
+    pub stages: Vec<StageTiming>,
+}
+
+/// The time one stage of the analysis took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageTiming {
+    /// The stage's name, e.g. `detect` or `landmarks`.
+    pub stage: &'static str,
+    /// Its duration in microseconds.
+    pub duration_us: u64,
 }
 
 impl Observation {
@@ -114,6 +136,14 @@ pub trait Analyzer {
     /// Analyzes the leased frame. Reads its pixels through [`Lease::read`];
     /// the caller releases the lease afterwards.
     fn analyze(&mut self, lease: &Lease) -> Result<Observation, Self::Error>;
+
+    /// Wipes image-derived data kept between frames (such as a motion
+    /// thumbnail) whose source frame's deadline has passed. The runtime calls
+    /// it whenever it waits for a frame, so nothing outlives the budget.
+    fn wipe_expired(&mut self) {}
+
+    /// Wipes everything image-derived the analyzer keeps: end of session.
+    fn wipe_all(&mut self) {}
 }
 
 #[cfg(test)]
@@ -150,6 +180,7 @@ mod tests {
         let observation = Observation {
             faces: vec![face(40.0, 70.0), face(200.0, 30.0), face(90.0, 50.0)],
             motion: 0.25,
+            stages: Vec::new(),
         };
         let traits = observation.traits(TraitSet::ALL);
         assert!(traits.face_present);
@@ -169,6 +200,7 @@ mod tests {
         let observation = Observation {
             faces: vec![face(50.0, 40.0)],
             motion: 0.0,
+            stages: Vec::new(),
         };
         assert!(observation.traits(TraitSet::ALL).expression.is_some());
         assert!(observation.traits(TraitSet::WORKPLACE).expression.is_none());
@@ -179,6 +211,7 @@ mod tests {
         let observation = Observation {
             faces: vec![],
             motion: 3.0,
+            stages: Vec::new(),
         };
         let traits = observation.traits(TraitSet::ALL);
         assert!(!traits.face_present);

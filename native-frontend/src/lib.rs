@@ -9,8 +9,11 @@
 
 pub mod demo;
 mod error;
+pub mod memscan;
+pub mod models;
 pub mod probe;
 pub mod runtime;
 pub mod source;
+pub mod zeroizing_alloc;
 
 pub use error::NativeError;

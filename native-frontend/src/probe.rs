@@ -45,6 +45,7 @@ impl Analyzer for BrightnessProbe {
         Ok(Observation {
             faces: Vec::new(),
             motion,
+            stages: Vec::new(),
         })
     }
 }

@@ -89,9 +89,8 @@ impl Runtime {
         S: FrameSource + 'static,
         A: Analyzer + Send + 'static,
     {
-        let layout = source.layout();
         let pool_config = PoolConfig {
-            slot_capacity_bytes: layout.to_packed().len_bytes(),
+            slot_capacity_bytes: source.max_layout().to_packed().len_bytes(),
             ..config.pool
         };
         let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
@@ -118,6 +117,8 @@ impl Runtime {
                             break;
                         }
                     }
+                    // Valid after has_next: frames may change size.
+                    let layout = source.layout();
                     match pool.capture_with(layout, |dst| source.write_next(dst)) {
                         Ok(Capture::Stored { .. }) => {
                             lock(&stats).captured += 1;

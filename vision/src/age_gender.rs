@@ -182,8 +182,12 @@ impl AgeGenderNet {
     /// probability that the face appears female. A box with no whole pixel
     /// inside the frame is an [`VisionError::InvalidOption`].
     pub fn age_gender(&self, view: &FrameView<'_>, box_px: &BoxPx) -> std::result::Result<(f32, f32), VisionError> {
-        let input = face_input(view, box_px)?;
-        let out = self.forward(&input)?.i(0)?;
+        self.age_gender_from_input(&face_input(view, box_px)?)
+    }
+
+    /// `(age_years, gender_female)` from [`AgeGenderNet::input`].
+    pub fn age_gender_from_input(&self, input: &Tensor) -> std::result::Result<(f32, f32), VisionError> {
+        let out = self.forward(input)?.i(0)?;
         let age_years = out.i(0)?.to_scalar::<f32>()?;
         let gender_female = out.i(2)?.to_scalar::<f32>()?;
         Ok((age_years, gender_female))

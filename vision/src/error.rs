@@ -12,6 +12,14 @@ pub enum VisionError {
     #[error(transparent)]
     Frame(#[from] parterre_core::CoreError),
 
+    /// The frame's permanence budget ran out before the analysis finished:
+    /// the frame is wiped and this stage and the ones after it did not run.
+    #[error("permanence budget spent before the {stage} stage: the frame was wiped unanalyzed")]
+    BudgetSpent {
+        /// The stage that could not run.
+        stage: &'static str,
+    },
+
     /// An option outside what the models accept.
     #[error("invalid option: {0}")]
     InvalidOption(String),

@@ -66,8 +66,12 @@ impl FaceExpressionNet {
     /// the landmarks, in image pixels. A box with no whole pixel inside the
     /// frame is an [`VisionError::InvalidOption`].
     pub fn expression(&self, view: &FrameView<'_>, box_px: &BoxPx) -> std::result::Result<Expression, VisionError> {
-        let input = face_input(view, box_px)?;
-        let p = self.forward(&input)?.i(0)?.to_vec1::<f32>()?;
+        self.expression_from_input(&face_input(view, box_px)?)
+    }
+
+    /// The expression probabilities from [`FaceExpressionNet::input`].
+    pub fn expression_from_input(&self, input: &Tensor) -> std::result::Result<Expression, VisionError> {
+        let p = self.forward(input)?.i(0)?.to_vec1::<f32>()?;
         let [neutral, happy, sad, angry, fearful, disgusted, surprised] = p[..] else {
             return Err(candle_core::Error::Msg(format!("expected {CLASSES} probabilities, got {}", p.len())).into());
         };

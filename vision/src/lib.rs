@@ -7,23 +7,33 @@
 //! It must never compute an identity: no face descriptors, no recognition.
 
 pub mod age_gender;
+pub mod analyzer;
+pub mod appearance;
+pub mod attention;
+pub mod baseline;
 mod conv3x3;
 mod detection;
 mod error;
 pub mod expression;
+pub mod geometry;
 pub mod landmarks;
 mod layers;
+pub mod motion;
 pub mod preprocess;
+pub mod quality;
+pub mod smoothing;
 pub mod ssd_mobilenetv1;
 #[cfg(test)]
 mod test_support;
 pub mod tiny_face_detector;
+pub mod tracking;
 pub mod weights;
 
 pub use age_gender::AgeGenderNet;
 pub use detection::{Detection, iou, non_max_suppression};
 pub use error::VisionError;
 pub use expression::FaceExpressionNet;
+pub use geometry::{FaceShape, head_pose};
 pub use landmarks::{FaceLandmark68Net, FaceLandmark68TinyNet, LandmarkModel, LandmarkNet};
 pub use ssd_mobilenetv1::{SsdMobilenetV1, SsdOptions};
 pub use tiny_face_detector::{TinyFaceDetector, TinyOptions};

@@ -116,9 +116,24 @@ impl TinyFaceDetector {
         options: TinyOptions,
     ) -> std::result::Result<Vec<Detection>, VisionError> {
         options.validate()?;
-        let grid = self.forward(&Self::input(view, options.input_size_px)?)?;
+        let input = Self::input(view, options.input_size_px)?;
         let layout = view.layout();
-        let candidates = decode(&grid, layout.width_px, layout.height_px, options)?;
+        self.detect_input(&input, layout.width_px, layout.height_px, options)
+    }
+
+    /// Finds faces in [`TinyFaceDetector::input`] of a `width_px` x
+    /// `height_px` frame, best first: the analyzer reads the frame only to
+    /// make the input, so the frame can be wiped while the net runs.
+    pub fn detect_input(
+        &self,
+        input: &Tensor,
+        width_px: u32,
+        height_px: u32,
+        options: TinyOptions,
+    ) -> std::result::Result<Vec<Detection>, VisionError> {
+        options.validate()?;
+        let grid = self.forward(input)?;
+        let candidates = decode(&grid, width_px, height_px, options)?;
         Ok(non_max_suppression(candidates, IOU_THRESHOLD))
     }
 }

@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use candle_core::Module;
 use common::{IMAGES, assert_input_samples, floats, max_abs_diff, photo, reference, weights};
-use parterre_core::BoxPx;
-use parterre_vision::landmarks::face_crop;
+use parterre_core::{BoxPx, PointPx};
+use parterre_vision::landmarks::{aligned_box, face_crop};
 use parterre_vision::{LandmarkModel, LandmarkNet};
 
 /// Tolerances: the input as tight as the detector's; the raw outputs as the
@@ -169,4 +169,53 @@ fn landmarks_match_the_reference_on_every_face_of_both_detectors() {
         failures.is_empty(),
         "faces off by more than 1 px on average: {failures:?}"
     );
+}
+
+/// face-api's `landmarks.align()`: the box expression and age/gender run on,
+/// from the reference's landmarks, for both nets and every face; and its
+/// integer crop, the pixels those nets actually see.
+#[test]
+fn aligned_boxes_match_the_reference() {
+    let (mut boxes, mut max_diff_px) = (0, 0f32);
+    for image in IMAGES {
+        let fixture = reference(&format!("{image}.json"));
+        let (width_px, height_px) = (
+            fixture["width"].as_u64().expect("width"),
+            fixture["height"].as_u64().expect("height"),
+        );
+        for detector in ["tiny", "ssd"] {
+            for face in fixture["detectors"][detector]["faces"].as_array().expect("faces") {
+                for (_, _, key) in MODELS {
+                    let points: Vec<PointPx> = face["landmarks"][key]
+                        .as_array()
+                        .expect("landmarks")
+                        .iter()
+                        .map(|xy| PointPx {
+                            x: xy[0].as_f64().expect("x") as f32,
+                            y: xy[1].as_f64().expect("y") as f32,
+                        })
+                        .collect();
+                    let ours = aligned_box(&points).expect("aligned box");
+                    let theirs = box_of(&floats(&face["aligned"][key]["box"]));
+                    let diff = max_abs_diff(
+                        &[ours.x, ours.y, ours.width, ours.height],
+                        &[theirs.x, theirs.y, theirs.width, theirs.height],
+                    );
+                    max_diff_px = max_diff_px.max(diff);
+                    let crop = face_crop(&ours, width_px as u32, height_px as u32).expect("crop");
+                    let their_crop = floats(&face["aligned"][key]["crop"]);
+                    assert_eq!(
+                        [crop.x, crop.y, crop.width, crop.height].map(|v| v as f32).to_vec(),
+                        their_crop,
+                        "{image} {detector} {key}"
+                    );
+                    boxes += 1;
+                }
+            }
+        }
+    }
+    eprintln!("{boxes} aligned boxes, max difference {max_diff_px:.2e} px");
+    // The fixtures round landmarks to 4 decimals.
+    assert!(max_diff_px < 2e-3, "aligned boxes differ by {max_diff_px} px");
+    assert_eq!(boxes, 84);
 }

@@ -340,10 +340,22 @@ async function timings(input, width, height, runs) {
 const BENCH_FRAME = { width: 640, height: 480 };
 const BENCH_FACE_BOX = { x: 220, y: 140, width: 200, height: 200 };
 
+// The whole-chain benchmark frames (benches/fixtures, crops of demo photos scaled to 640x480), as int32 RGB tensors.
+function benchFrame(name) {
+  const png = PNG.sync.read(fs.readFileSync(path.join(root, 'benches', 'fixtures', `${name}.png`)));
+  const rgb = new Int32Array(png.width * png.height * 3);
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+    rgb[i] = png.data[j];
+    rgb[i + 1] = png.data[j + 1];
+    rgb[i + 2] = png.data[j + 2];
+  }
+  return tf.tensor3d(rgb, [png.height, png.width, 3], 'int32');
+}
+
 // Times the reference's calls that the Rust benchmarks measure, on the same input, and writes them to args.timingOut.
 // Every call's output is read back (`data()`) or is plain JS already, and every tensor it made is disposed.
 async function timingOnly(args, features) {
-  await loadModels(['tinyFaceDetector', 'ssdMobilenetv1', 'faceLandmark68Net', 'faceLandmark68TinyNet']);
+  await loadModels();
   const { width, height } = BENCH_FRAME;
   const rgb = new Int32Array(width * height * 3);
   for (let i = 0; i < rgb.length; i += 1) rgb[i] = Math.floor(i / 3) % 256;
@@ -386,6 +398,28 @@ async function timingOnly(args, features) {
       () => landmarks(faceapi.nets.faceLandmark68TinyNet)],
     landmarks68TinyNetwork: ['nets.faceLandmark68TinyNet.runNet(112x112 crop): also casts and normalizes it', () => network112(faceapi.nets.faceLandmark68TinyNet)],
   };
+  const classify = async (predict) => {
+    const [crop] = await faceapi.extractFaceTensors(input, [faceBox]);
+    const result = await predict(crop);
+    tf.dispose(crop);
+    return result;
+  };
+  calls.expression = ['extractFaceTensors(frame, [box]), nets.faceExpressionNet.predictExpressions(crop)',
+    () => classify((crop) => faceapi.nets.faceExpressionNet.predictExpressions(crop))];
+  calls.ageGender = ['extractFaceTensors(frame, [box]), nets.ageGenderNet.predictAgeAndGender(crop)',
+    () => classify((crop) => faceapi.nets.ageGenderNet.predictAgeAndGender(crop))];
+  // The library's full chain on a frame with one face and one with four (benches/benches/analyzer.rs).
+  const chainFrames = { OneFace: benchFrame('one_face_640x480'), FourFaces: benchFrame('four_faces_640x480') };
+  for (const [label, frame] of Object.entries(chainFrames)) {
+    calls[`chainTiny416Landmarks68Tiny${label}`] = ['detectAllFaces(frame, tiny 416).withFaceLandmarks(true).withFaceExpressions().withAgeAndGender()',
+      () => faceapi.detectAllFaces(frame, tinyOptions(416)).withFaceLandmarks(true).withFaceExpressions().withAgeAndGender()];
+    calls[`chainTiny320Landmarks68${label}`] = ['detectAllFaces(frame, tiny 320).withFaceLandmarks().withFaceExpressions().withAgeAndGender()',
+      () => faceapi.detectAllFaces(frame, tinyOptions(320)).withFaceLandmarks().withFaceExpressions().withAgeAndGender()];
+  }
+  for (const [label, frame] of Object.entries(chainFrames)) {
+    const found = (await faceapi.detectAllFaces(frame, tinyOptions(416))).length; // eslint-disable-line no-await-in-loop
+    log(`${label}: the tiny detector at 416 finds ${found} faces`);
+  }
   const tensorsBefore = tf.memory().numTensors;
   const timed = {};
   for (const [name, [call, fn]] of Object.entries(calls)) {
@@ -394,7 +428,7 @@ async function timingOnly(args, features) {
   }
   const leaked = tf.memory().numTensors - tensorsBefore;
   if (leaked !== 0) log(`warning: the timed calls left ${leaked} tensors undisposed`);
-  tf.dispose([input, faceCrop, face112, tinyInput416, ssdInput512]);
+  tf.dispose([input, faceCrop, face112, tinyInput416, ssdInput512, ...Object.values(chainFrames)]);
   fs.mkdirSync(path.dirname(args.timingOut), { recursive: true });
   fs.writeFileSync(args.timingOut, `${stringify({
     reference: '@vladmandic/face-api (dist/face-api.node-wasm.js) on TensorFlow.js, run by xtask/parity/reference.mjs --timing-only',

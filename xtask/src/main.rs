@@ -4,10 +4,12 @@
 //! installs what it needs (the wasm32 target) when it is missing.
 
 mod bench;
+mod fixtures;
 mod layering;
 mod models;
 mod parity;
 mod run;
+mod server_assets;
 
 use anyhow::{Context, Result, bail};
 
@@ -17,7 +19,11 @@ const HELP: &str = "\
 cargo xtask <command>
 
 commands:
-  demo [ARGS]   run the frame pool on a synthetic camera, printing the live
+  demo [ARGS]   start the server (SQLite, 40 simulated viewers) and print the
+                panel and viewer URLs with the host token (ARGS go to
+                `parterre-server serve`, e.g. --simulate 200 --context workplace)
+  demo-native [ARGS]
+                run the frame pool on a synthetic camera, printing the live
                 permanence report (ARGS go to `parterre demo`, e.g. --seconds 5)
   test          every test: layering and docs check, the model weights
                 (converted when missing), the workspace's tests, and the
@@ -34,6 +40,9 @@ commands:
                 to xtask/parity/reference.mjs, e.g. --backend cpu)
   models        convert the face-api weights (pinned npm package, fetched
                 with npm) to models/*.safetensors; quick when up to date
+  fixtures      write small Y4M test videos from the demo photos to the
+                git-ignored fixtures-video/ (pan, zoom, enter_leave, still,
+                canary); quick when up to date
 ";
 
 /// Crates that must build for the browser.
@@ -46,6 +55,7 @@ fn main() -> Result<()> {
     std::env::set_current_dir(project_root()?).context("entering the project root")?;
     match command.as_str() {
         "demo" => demo(&rest),
+        "demo-native" => demo_native(&rest),
         "test" => test(),
         "build-all" => build_all(),
         "ci" => ci(),
@@ -53,6 +63,7 @@ fn main() -> Result<()> {
         "layering" => layering::check(),
         "parity" => parity::run(&rest),
         "models" => models::run(),
+        "fixtures" => fixtures::run(),
         "" | "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -67,6 +78,24 @@ fn print_help() {
 }
 
 fn demo(args: &[String]) -> Result<()> {
+    // The panel's charting library is embedded at build time.
+    server_assets::ensure()?;
+    let mut cmd = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "parterre-server",
+        "--",
+        "serve",
+        "--simulate",
+        "40",
+    ];
+    cmd.extend(args.iter().map(String::as_str));
+    cargo(&cmd)
+}
+
+fn demo_native(args: &[String]) -> Result<()> {
     let mut cmd = vec![
         "run",
         "--release",
@@ -84,6 +113,7 @@ fn test() -> Result<()> {
     layering::check()?;
     // The vision tests run the real models: make sure the weights are there.
     models::run()?;
+    server_assets::ensure()?;
     cargo(&["test", "--workspace", "--all-targets"])?;
     // Doc examples are tests too; --all-targets leaves them out.
     cargo(&["test", "--workspace", "--doc"])?;

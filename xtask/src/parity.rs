@@ -38,7 +38,7 @@ pub fn run_reference(args: &[&str]) -> Result<()> {
 }
 
 /// Fails clearly unless `node` (new enough) and `npm` can be run.
-fn check_node() -> Result<()> {
+pub(crate) fn check_node() -> Result<()> {
     let node = version_of("node")?;
     let major: u32 = node
         .trim_start_matches('v')
@@ -68,7 +68,7 @@ fn version_of(program: &str) -> Result<String> {
 }
 
 /// Runs `npm ci` unless `node_modules` was installed from the current lockfile.
-fn ensure_packages(dir: &Path) -> Result<()> {
+pub(crate) fn ensure_packages(dir: &Path) -> Result<()> {
     let lock_path = dir.join("package-lock.json");
     let lock = fs::read(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
     let installed = dir.join(INSTALLED_LOCK);

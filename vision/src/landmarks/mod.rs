@@ -12,6 +12,7 @@
 //! (outside the image) although the crop starts at the border; here the shift
 //! is clipped to the border too, so such landmarks land on the face.
 
+mod align;
 mod face_landmark_68;
 mod face_landmark_68_tiny;
 pub(crate) mod feature_extractor;
@@ -20,6 +21,7 @@ use candle_core::{IndexOp, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 use parterre_core::{BoxPx, FrameView, PointPx};
 
+pub use align::aligned_box;
 pub use face_landmark_68::FaceLandmark68Net;
 pub use face_landmark_68_tiny::FaceLandmark68TinyNet;
 
@@ -77,7 +79,19 @@ impl LandmarkNet {
         let layout = view.layout();
         let crop = face_crop(box_px, layout.width_px, layout.height_px)?;
         let input = square_input(view, crop, Padding::Centred, INPUT_SIZE_PX, NORMALIZATION)?;
-        let raw = self.forward(&input)?.i(0)?.to_vec1::<f32>()?;
+        self.landmarks_from_input(&input, crop, box_px)
+    }
+
+    /// The 68 landmarks from [`LandmarkNet::input`] of the face in `box_px`
+    /// whose crop is `crop` ([`face_crop`]): the analyzer reads the frame only
+    /// to make the input, so the frame can be wiped while the net runs.
+    pub fn landmarks_from_input(
+        &self,
+        input: &Tensor,
+        crop: CropPx,
+        box_px: &BoxPx,
+    ) -> std::result::Result<Vec<PointPx>, VisionError> {
+        let raw = self.forward(input)?.i(0)?.to_vec1::<f32>()?;
         Ok(to_image_px(&raw, crop, box_px))
     }
 }

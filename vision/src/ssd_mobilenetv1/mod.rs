@@ -251,8 +251,23 @@ impl SsdMobilenetV1 {
         view: &FrameView<'_>,
         options: SsdOptions,
     ) -> std::result::Result<Vec<Detection>, VisionError> {
+        let input = Self::input(view)?;
+        let layout = view.layout();
+        self.detect_input(&input, layout.width_px, layout.height_px, options)
+    }
+
+    /// Finds faces in [`SsdMobilenetV1::input`] of a `width_px` x `height_px`
+    /// frame, best first: the analyzer reads the frame only to make the
+    /// input, so the frame can be wiped while the net runs.
+    pub fn detect_input(
+        &self,
+        input: &Tensor,
+        width_px: u32,
+        height_px: u32,
+        options: SsdOptions,
+    ) -> std::result::Result<Vec<Detection>, VisionError> {
         options.validate()?;
-        let output = self.forward(&Self::input(view)?)?.i(0)?.to_vec2::<f32>()?;
+        let output = self.forward(input)?.i(0)?.to_vec2::<f32>()?;
         let candidates = output
             .iter()
             .zip(&self.anchors)
@@ -264,11 +279,10 @@ impl SsdMobilenetV1 {
                 })
             })
             .collect();
-        let layout = view.layout();
         Ok(suppress(candidates, IOU_THRESHOLD, options.max_results)
             .into_iter()
             .filter_map(|kept| {
-                let box_px = to_image_px(kept.square, layout.width_px, layout.height_px, INPUT_SIZE_PX)?;
+                let box_px = to_image_px(kept.square, width_px, height_px, INPUT_SIZE_PX)?;
                 Some(Detection {
                     box_px,
                     score: kept.score,

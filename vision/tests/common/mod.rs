@@ -24,18 +24,10 @@ pub fn reference(name: &str) -> serde_json::Value {
 
 /// The photo's PNG (the pixels the reference saw) as an RGB frame.
 pub fn photo(name: &str) -> FrameBuffer {
-    let path = fixtures().join("images").join(format!("{name}.png"));
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
-        .read_info()
-        .expect("png header");
-    let mut pixels = vec![0; reader.output_buffer_size().expect("png size")];
-    let info = reader.next_frame(&mut pixels).expect("png pixels");
-    assert_eq!(info.color_type, png::ColorType::Rgb, "{name}: the fixtures are RGB");
-    let layout = FrameLayout::packed(PixelFormat::Rgb8, info.width, info.height).expect("layout");
-    let mut buffer = FrameBuffer::with_capacity(layout.len_bytes()).expect("alloc");
-    buffer.write_from(layout, &pixels[..info.buffer_size()]).expect("write");
-    buffer
+    let frame = png_frame(&fixtures().join("images").join(format!("{name}.png")));
+    let format = frame.layout().map(|layout| layout.format);
+    assert_eq!(format, Some(PixelFormat::Rgb8), "{name}: the fixtures are RGB");
+    frame
 }
 
 /// Weights converted by `cargo xtask models`.
@@ -94,4 +86,31 @@ pub fn box_px(values: &serde_json::Value) -> parterre_core::BoxPx {
         width: v[2],
         height: v[3],
     }
+}
+
+/// An 8-bit RGB, RGBA or gray PNG at `path` as a frame of the same format
+/// (the appearance fixtures are crops, not the parity photos).
+pub fn png_frame(path: &Path) -> FrameBuffer {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .expect("png header");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("png size")];
+    let info = reader.next_frame(&mut pixels).expect("png pixels");
+    assert_eq!(
+        info.bit_depth,
+        png::BitDepth::Eight,
+        "{}: 8-bit PNGs only",
+        path.display()
+    );
+    let format = match info.color_type {
+        png::ColorType::Rgb => PixelFormat::Rgb8,
+        png::ColorType::Rgba => PixelFormat::Rgba8,
+        png::ColorType::Grayscale => PixelFormat::Gray8,
+        other => panic!("{}: unsupported PNG colour type {other:?}", path.display()),
+    };
+    let layout = FrameLayout::packed(format, info.width, info.height).expect("layout");
+    let mut buffer = FrameBuffer::with_capacity(layout.len_bytes()).expect("alloc");
+    buffer.write_from(layout, &pixels[..info.buffer_size()]).expect("write");
+    buffer
 }

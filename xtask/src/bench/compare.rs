@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// Each criterion benchmark with a reference counterpart, and the call of `xtask/parity/reference.mjs --timing-only`
 /// that does the same work on the same input. The one place where the two sides' names meet.
-pub const STAGES: [(&str, &str); 10] = [
+pub const STAGES: [(&str, &str); 16] = [
     ("tiny_face_detector_640x480/detect_416", "tinyDetector416"),
     ("tiny_face_detector_640x480/detect_320", "tinyDetector320"),
     ("tiny_face_detector_640x480/preprocess_416", "tinyPreprocess416"),
@@ -19,6 +19,21 @@ pub const STAGES: [(&str, &str); 10] = [
     ("landmarks_640x480/full_network_112", "landmarks68Network"),
     ("landmarks_640x480/tiny_landmarks_box200", "landmarks68Tiny"),
     ("landmarks_640x480/tiny_network_112", "landmarks68TinyNetwork"),
+    ("classifiers_112/expression_box200", "expression"),
+    ("classifiers_112/age_gender_box200", "ageGender"),
+    (
+        "analyzer_640x480/one_face_as_reference",
+        "chainTiny416Landmarks68TinyOneFace",
+    ),
+    (
+        "analyzer_640x480/four_faces_as_reference",
+        "chainTiny416Landmarks68TinyFourFaces",
+    ),
+    ("analyzer_640x480/one_face_default", "chainTiny320Landmarks68OneFace"),
+    (
+        "analyzer_640x480/four_faces_default",
+        "chainTiny320Landmarks68FourFaces",
+    ),
 ];
 
 /// One criterion benchmark's median and the 95% confidence interval around it, in µs.

@@ -1,0 +1,99 @@
+//! The whole per-frame analysis, capture → traits, single-threaded (xtask
+//! bench sets RAYON_NUM_THREADS=1), on 640x480 crops of the reference
+//! package's demo photos with one face and with four (`benches/fixtures`).
+//! Each iteration captures the frame into a pool, leases it, runs
+//! `FaceAnalyzer` and releases the lease, as the runtime does.
+//!
+//! Two configurations: `as_reference` does the reference chain's work (tiny
+//! detector at 416, tiny landmarks, expression, age and gender), which
+//! `reference.mjs --timing-only` times side by side; `default` is what a
+//! viewer runs (tiny detector at 320, full landmarks, every trait). After
+//! the criterion groups it prints each stage's median from the analyzer's own
+//! stage timings.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use parterre_benches::{fixture_frame, model_weights};
+use parterre_core::{Analyzer, FramePool, MonotonicClock, PixelFormat, PoolConfig, TraitSet};
+use parterre_vision::analyzer::{AnalyzerConfig, DetectorChoice, FaceAnalyzer};
+use parterre_vision::{LandmarkModel, TinyOptions};
+
+fn as_reference() -> AnalyzerConfig {
+    AnalyzerConfig {
+        detector: DetectorChoice::Tiny(TinyOptions {
+            input_size_px: 416,
+            score_threshold: 0.5,
+        }),
+        landmarks: LandmarkModel::Tiny,
+        traits: TraitSet {
+            glasses: false,
+            beard: false,
+            head_pose: false,
+            attention: false,
+            ..TraitSet::ALL
+        },
+        ..AnalyzerConfig::default()
+    }
+}
+
+fn median_us(mut values: Vec<u64>) -> u64 {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied().unwrap_or(0)
+}
+
+fn analyzer(c: &mut Criterion) {
+    let mut group = c.benchmark_group("analyzer_640x480");
+    group.sample_size(20).measurement_time(Duration::from_secs(8));
+    let mut stage_lines = Vec::new();
+    for (frame_name, label, faces) in [
+        ("one_face_640x480", "one_face", 1),
+        ("four_faces_640x480", "four_faces", 4),
+    ] {
+        let frame = fixture_frame(frame_name);
+        let view = frame.view().expect("frame");
+        let (layout, pixels) = (view.layout(), view.pixels());
+        for (config_name, config) in [("as_reference", as_reference()), ("default", AnalyzerConfig::default())] {
+            let pool = FramePool::new(
+                PoolConfig::for_max_frame(PixelFormat::Rgb8, layout.width_px, layout.height_px).expect("pool config"),
+                Arc::new(MonotonicClock::new()),
+            )
+            .expect("pool");
+            let mut analyzer =
+                FaceAnalyzer::new(config, &pool, |model| Ok(model_weights(model.stem()))).expect("analyzer");
+            let mut analyze = || {
+                pool.capture(layout, pixels).expect("capture");
+                let lease = pool.lease_newest().expect("lease");
+                let observation = analyzer.analyze(&lease).expect("analysis");
+                lease.release();
+                observation
+            };
+            let found = analyze().faces.len();
+            assert_eq!(found, faces, "{label} ({config_name}): faces found");
+            group.bench_function(format!("{label}_{config_name}"), |b| b.iter(|| black_box(analyze())));
+
+            let runs: Vec<_> = (0..15).map(|_| analyze().stages).collect();
+            let stages: Vec<String> = runs[0]
+                .iter()
+                .enumerate()
+                .map(|(i, first)| {
+                    let median = median_us(runs.iter().map(|stages| stages[i].duration_us).collect());
+                    format!("{} {:.1}", first.stage, median as f64 / 1_000.0)
+                })
+                .collect();
+            stage_lines.push(format!(
+                "{label}_{config_name}: {} (ms, medians of 15)",
+                stages.join(", ")
+            ));
+        }
+    }
+    group.finish();
+    for line in stage_lines {
+        eprintln!("stages {line}");
+    }
+}
+
+criterion_group!(benches, analyzer);
+criterion_main!(benches);
