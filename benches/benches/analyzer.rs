@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use parterre_benches::{fixture_frame, model_weights};
-use parterre_core::{Analyzer, FramePool, MonotonicClock, PixelFormat, PoolConfig, TraitSet};
+use parterre_core::{Analyzer, FramePool, MonotonicClock, Observation, PixelFormat, PoolConfig, TraitSet};
 use parterre_vision::analyzer::{AnalyzerConfig, DetectorChoice, FaceAnalyzer};
-use parterre_vision::{LandmarkModel, TinyOptions};
+use parterre_vision::{LandmarkModel, TinyOptions, VisionError};
 
 fn as_reference() -> AnalyzerConfig {
     AnalyzerConfig {
@@ -63,10 +63,20 @@ fn analyzer(c: &mut Criterion) {
             .expect("pool");
             let mut analyzer =
                 FaceAnalyzer::new(config, &pool, |model| Ok(model_weights(model.stem()))).expect("analyzer");
+            // On a loaded machine an analysis can outlast the 300 ms budget:
+            // that is the runtime working as designed, counted, not a failure.
+            let spent = std::cell::Cell::new(0u32);
             let mut analyze = || {
                 pool.capture(layout, pixels).expect("capture");
                 let lease = pool.lease_newest().expect("lease");
-                let observation = analyzer.analyze(&lease).expect("analysis");
+                let observation = match analyzer.analyze(&lease) {
+                    Ok(observation) => observation,
+                    Err(VisionError::BudgetSpent { .. }) => {
+                        spent.set(spent.get() + 1);
+                        Observation::default()
+                    }
+                    Err(error) => panic!("analysis: {error}"),
+                };
                 lease.release();
                 observation
             };
@@ -74,7 +84,10 @@ fn analyzer(c: &mut Criterion) {
             assert_eq!(found, faces, "{label} ({config_name}): faces found");
             group.bench_function(format!("{label}_{config_name}"), |b| b.iter(|| black_box(analyze())));
 
-            let runs: Vec<_> = (0..15).map(|_| analyze().stages).collect();
+            let runs: Vec<_> = (0..15)
+                .map(|_| analyze().stages)
+                .filter(|stages| !stages.is_empty())
+                .collect();
             let stages: Vec<String> = runs[0]
                 .iter()
                 .enumerate()
@@ -84,8 +97,10 @@ fn analyzer(c: &mut Criterion) {
                 })
                 .collect();
             stage_lines.push(format!(
-                "{label}_{config_name}: {} (ms, medians of 15)",
-                stages.join(", ")
+                "{label}_{config_name}: {} (ms, medians of {}); {} analyses outlasted the budget",
+                stages.join(", "),
+                runs.len(),
+                spent.get()
             ));
         }
     }

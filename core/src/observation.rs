@@ -84,6 +84,9 @@ pub struct Observation {
     pub motion: f32,
     /// How long each stage of the analysis took, in order.
     pub stages: Vec<StageTiming>,
+    /// The frame had not changed and the analysis was skipped: `faces` is
+    /// empty and the previous traits still hold.
+    pub unchanged: bool,
 }
 
 /// The time one stage of the analysis took.
@@ -144,6 +147,30 @@ pub trait Analyzer {
 
     /// Wipes everything image-derived the analyzer keeps: end of session.
     fn wipe_all(&mut self) {}
+
+    /// Whether `error` means the frame's budget ran out during the analysis
+    /// (the frame was wiped unanalyzed), rather than a failure.
+    fn budget_spent(error: &Self::Error) -> bool {
+        let _ = error;
+        false
+    }
+
+    /// When the next analysis may start (the analyzer's own compute budget),
+    /// on the pool's clock; 0 for at once.
+    fn next_start_us(&self) -> u64 {
+        0
+    }
+
+    /// The settings the analyzer has chosen for itself, for display.
+    fn settings(&self) -> Option<String> {
+        None
+    }
+
+    /// The permanence of image-derived data it keeps between frames (such
+    /// as a motion thumbnail), if it keeps any.
+    fn derived_permanence(&self) -> Option<crate::PermanenceReport> {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +208,7 @@ mod tests {
             faces: vec![face(40.0, 70.0), face(200.0, 30.0), face(90.0, 50.0)],
             motion: 0.25,
             stages: Vec::new(),
+            unchanged: false,
         };
         let traits = observation.traits(TraitSet::ALL);
         assert!(traits.face_present);
@@ -201,6 +229,7 @@ mod tests {
             faces: vec![face(50.0, 40.0)],
             motion: 0.0,
             stages: Vec::new(),
+            unchanged: false,
         };
         assert!(observation.traits(TraitSet::ALL).expression.is_some());
         assert!(observation.traits(TraitSet::WORKPLACE).expression.is_none());
@@ -212,6 +241,7 @@ mod tests {
             faces: vec![],
             motion: 3.0,
             stages: Vec::new(),
+            unchanged: false,
         };
         let traits = observation.traits(TraitSet::ALL);
         assert!(!traits.face_present);

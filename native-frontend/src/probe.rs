@@ -46,6 +46,7 @@ impl Analyzer for BrightnessProbe {
             faces: Vec::new(),
             motion,
             stages: Vec::new(),
+            unchanged: false,
         })
     }
 }

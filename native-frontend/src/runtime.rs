@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{RecvTimeoutError, TrySendError};
 use parterre_core::{
     Analyzer, AnonymousTraits, Capture, Clock, CoreError, FramePool, MemoryAudit, MonotonicClock, PermanenceReport,
-    PoolConfig, TraitSet, Watchdog,
+    PoolConfig, StageTiming, TraitSet, Watchdog,
 };
 
 use crate::error::NativeError;
@@ -48,6 +48,17 @@ pub struct RuntimeStats {
     pub analyzed: u64,
     /// Analyses abandoned because the frame expired under them.
     pub expired: u64,
+    /// Analyses the analyzer skipped because the frame had not changed.
+    pub skipped: u64,
+    /// Faces in the last analyzed frame.
+    pub last_faces: usize,
+    /// Stage timings of the last analyzed frame.
+    pub last_stages: Vec<StageTiming>,
+    /// The settings the analyzer chose for itself (its compute governor).
+    pub settings: Option<String>,
+    /// Permanence of what the analyzer keeps between frames (its motion
+    /// thumbnails), filled in when the analysis thread ends.
+    pub derived_report: Option<PermanenceReport>,
     /// Duration of the last analysis.
     pub last_analysis_ms: f64,
     /// The traits of the last analyzed frame: what would be sent.
@@ -84,7 +95,22 @@ fn lock(stats: &Mutex<RuntimeStats>) -> std::sync::MutexGuard<'_, RuntimeStats> 
 
 impl Runtime {
     /// Starts capturing from `source` and analyzing with `analyzer`.
-    pub fn start<S, A>(mut source: S, mut analyzer: A, config: RuntimeConfig) -> Result<Self, NativeError>
+    pub fn start<S, A>(source: S, analyzer: A, config: RuntimeConfig) -> Result<Self, NativeError>
+    where
+        S: FrameSource + 'static,
+        A: Analyzer + Send + 'static,
+    {
+        Self::start_with(source, |_| Ok(analyzer), config)
+    }
+
+    /// Starts capturing from `source` and analyzing with the analyzer that
+    /// `make` builds for the runtime's pool (an analyzer that checks
+    /// deadlines, such as vision's `FaceAnalyzer`, must share the pool's clock).
+    pub fn start_with<S, A>(
+        mut source: S,
+        make: impl FnOnce(&FramePool) -> Result<A, NativeError>,
+        config: RuntimeConfig,
+    ) -> Result<Self, NativeError>
     where
         S: FrameSource + 'static,
         A: Analyzer + Send + 'static,
@@ -95,6 +121,7 @@ impl Runtime {
         };
         let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
         let pool = FramePool::new(pool_config, clock)?;
+        let mut analyzer = make(&pool)?;
         let watchdog = Watchdog::spawn(pool.clone(), config.watchdog_period_ms)?;
         let stats = Arc::new(Mutex::new(RuntimeStats::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -145,9 +172,19 @@ impl Runtime {
         let analysis = {
             let (pool, stats, stop) = (pool.clone(), Arc::clone(&stats), Arc::clone(&stop));
             let traits = config.traits;
+            // Waits stay short so what the analyzer keeps between frames is
+            // wiped by its deadline, like the watchdog does for frames.
+            let tick = Duration::from_millis(config.watchdog_period_ms.max(1));
             spawn("parterre-analysis", move || {
                 while !stop.load(Ordering::SeqCst) {
-                    match ready_rx.recv_timeout(Duration::from_millis(50)) {
+                    analyzer.wipe_expired();
+                    // The analyzer's own compute budget: not before its next start.
+                    let wait_us = analyzer.next_start_us().saturating_sub(pool.clock().now_us());
+                    if wait_us > 0 {
+                        thread::sleep(tick.min(Duration::from_micros(wait_us)));
+                        continue;
+                    }
+                    match ready_rx.recv_timeout(tick) {
                         Ok(()) | Err(RecvTimeoutError::Timeout) => {}
                         Err(RecvTimeoutError::Disconnected) => break,
                     }
@@ -157,18 +194,24 @@ impl Runtime {
                     lease.release();
                     let mut stats = lock(&stats);
                     stats.last_analysis_ms = started.elapsed().as_secs_f64() * 1_000.0;
+                    stats.settings = analyzer.settings();
                     match result {
+                        Ok(observation) if observation.unchanged => stats.skipped += 1,
                         Ok(observation) => {
                             stats.analyzed += 1;
                             stats.last_traits = Some(observation.traits(traits));
+                            stats.last_faces = observation.faces.len();
+                            stats.last_stages = observation.stages;
                         }
-                        Err(error) if is_expired(&error) => stats.expired += 1,
+                        Err(error) if is_expired(&error) || A::budget_spent(&error) => stats.expired += 1,
                         Err(error) => {
                             stats.failure = Some(error.to_string());
                             break;
                         }
                     }
                 }
+                analyzer.wipe_all();
+                lock(&stats).derived_report = analyzer.derived_permanence();
             })?
         };
 

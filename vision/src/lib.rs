@@ -16,6 +16,7 @@ mod detection;
 mod error;
 pub mod expression;
 pub mod geometry;
+pub mod governor;
 pub mod landmarks;
 mod layers;
 pub mod motion;

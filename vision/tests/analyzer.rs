@@ -276,3 +276,37 @@ fn faces_keep_their_track_across_frames_and_thumbnails_are_wiped_by_the_deadline
     );
     assert_eq!(analyzer.thumbnail_residue_bytes(), 0);
 }
+
+#[test]
+fn with_the_governor_an_unchanged_frame_skips_the_analysis() {
+    use parterre_vision::governor::GovernorConfig;
+    let clock = ManualClock::new(0);
+    let pool = pool(clock.clone());
+    let config = AnalyzerConfig {
+        governor: Some(GovernorConfig::default()),
+        ..AnalyzerConfig::default()
+    };
+    let (mut analyzer, _) = build(config, &pool);
+    let mut unchanged = Vec::new();
+    for image in ["sample2", "sample2", "sample1"] {
+        capture(&pool, image);
+        let lease = pool.lease_newest().expect("lease");
+        let observation = analyzer.analyze(&lease).expect("analysis");
+        lease.release();
+        unchanged.push((observation.unchanged, observation.faces.len()));
+        clock.advance_ms(100);
+    }
+    // The same picture again is skipped; a new one is analyzed.
+    assert_eq!(unchanged[..2], [(false, 1), (true, 0)]);
+    assert!(!unchanged[2].0 && unchanged[2].1 >= 2, "{unchanged:?}");
+    assert_eq!(analyzer.governor_state().expect("governor").skipped, 1);
+    assert!(analyzer.settings().expect("settings").starts_with("tiny@320"));
+
+    // The governor adapts the tiny detector only.
+    let ssd = AnalyzerConfig {
+        detector: DetectorChoice::Ssd(parterre_vision::SsdOptions::default()),
+        ..config
+    };
+    let refused = FaceAnalyzer::new(ssd, &pool, |model| Ok(weights(model.stem())));
+    assert!(matches!(refused, Err(VisionError::InvalidOption(_))));
+}

@@ -5,6 +5,7 @@ use parterre_core::TraitSet;
 
 use crate::attention::AttentionConfig;
 use crate::error::VisionError;
+use crate::governor::GovernorConfig;
 use crate::landmarks::LandmarkModel;
 use crate::smoothing::SmoothingConfig;
 use crate::tracking::TrackerConfig;
@@ -49,6 +50,10 @@ pub struct AnalyzerConfig {
     pub smoothing: SmoothingConfig,
     /// How faces are followed from frame to frame.
     pub tracker: TrackerConfig,
+    /// Live use: keep the analysis inside a CPU budget (the tiny detector's
+    /// input size adapts, unchanged frames are skipped). `None` analyzes
+    /// every frame as configured, as batch analysis of files wants.
+    pub governor: Option<GovernorConfig>,
 }
 
 impl Default for AnalyzerConfig {
@@ -78,6 +83,7 @@ impl AnalyzerConfig {
             attention: AttentionConfig::default(),
             smoothing: SmoothingConfig::default(),
             tracker: TrackerConfig::default(),
+            governor: None,
         }
     }
 
@@ -92,6 +98,9 @@ impl AnalyzerConfig {
             return Err(VisionError::InvalidOption(format!(
                 "attention cone angles must be 0 to 90 degrees, not {attention:?}"
             )));
+        }
+        if let Some(governor) = &self.governor {
+            governor.validate()?;
         }
         let taus_ms = [self.smoothing.fast_ms, self.smoothing.slow_ms];
         if !taus_ms.iter().all(|t| t.is_finite() && *t >= 0.0) {

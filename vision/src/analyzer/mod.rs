@@ -31,11 +31,14 @@ use crate::baseline::NeutralBaseline;
 use crate::error::VisionError;
 use crate::expression::face_input;
 use crate::geometry::{FaceShape, head_pose};
+use crate::governor::{Governor, GovernorState};
 use crate::landmarks::{LandmarkNet, aligned_box, face_crop};
 use crate::motion::{MotionEstimator, combine, face_motion};
 use crate::smoothing::Ema;
 use crate::tracking::Tracker;
-use crate::{AgeGenderNet, Detection, FaceExpressionNet, SsdMobilenetV1, TinyFaceDetector, appearance, quality};
+use crate::{
+    AgeGenderNet, Detection, FaceExpressionNet, SsdMobilenetV1, TinyFaceDetector, TinyOptions, appearance, quality,
+};
 
 /// A face's smoothed traits, kept with its track.
 #[derive(Debug, Default)]
@@ -83,6 +86,7 @@ pub struct FaceAnalyzer {
     tracker: Tracker<FaceState>,
     baseline: NeutralBaseline,
     last_frame_us: Option<u64>,
+    governor: Option<Governor>,
 }
 
 impl std::fmt::Debug for FaceAnalyzer {
@@ -135,6 +139,17 @@ impl FaceAnalyzer {
             tracker: Tracker::new(config.tracker),
             baseline: NeutralBaseline::default(),
             last_frame_us: None,
+            governor: match (config.governor, config.detector) {
+                (Some(governor), DetectorChoice::Tiny(options)) => {
+                    Some(Governor::new(governor, options.input_size_px)?)
+                }
+                (Some(_), DetectorChoice::Ssd(_)) => {
+                    return Err(VisionError::InvalidOption(
+                        "the compute governor adapts the tiny detector; SSD has one input size".into(),
+                    ));
+                }
+                (None, _) => None,
+            },
         })
     }
 
@@ -161,32 +176,65 @@ impl FaceAnalyzer {
         Ok(())
     }
 
+    /// What the compute governor has chosen, when there is one.
+    pub fn governor_state(&self) -> Option<GovernorState> {
+        self.governor.as_ref().map(Governor::state)
+    }
+
     /// Runs the chain on a leased frame.
     pub fn analyze_lease(&mut self, lease: &Lease) -> Result<Observation, VisionError> {
+        let started_us = self.clock.now_us();
+        let result = self.run_chain(lease);
+        if let (Some(governor), Ok(observation)) = (&mut self.governor, &result) {
+            let cost_us = self.clock.now_us().saturating_sub(started_us);
+            governor.record(started_us, cost_us, !observation.unchanged);
+        }
+        result
+    }
+
+    fn run_chain(&mut self, lease: &Lease) -> Result<Observation, VisionError> {
         let mut timer = StageTimer::new(self.clock.clone());
         self.check_budget(lease, "detect")?;
         let now_us = self.clock.now_us();
         let layout = lease.layout();
         let (width_px, height_px) = (layout.width_px, layout.height_px);
         let detector = &self.detector;
-        let input_size_px = match self.config.detector {
-            DetectorChoice::Tiny(options) => options.input_size_px,
-            DetectorChoice::Ssd(_) => 0,
+        let tiny_options = match self.config.detector {
+            DetectorChoice::Tiny(options) => Some(TinyOptions {
+                input_size_px: self
+                    .governor
+                    .as_ref()
+                    .map_or(options.input_size_px, Governor::input_size_px),
+                ..options
+            }),
+            DetectorChoice::Ssd(_) => None,
         };
-        let motion = &mut self.motion;
+        let (motion, governor) = (&mut self.motion, &mut self.governor);
         let (input, frame_motion) = read_stage(lease, "detect", |view| {
             let frame_motion = motion.update(&view, lease.written_at_us(), lease.deadline_us(), now_us);
-            let input = match detector {
-                Detector::Tiny(_) => TinyFaceDetector::input(&view, input_size_px)?,
-                Detector::Ssd(_) => SsdMobilenetV1::input(&view)?,
+            if governor.as_mut().is_some_and(|g| g.may_skip(frame_motion, now_us)) {
+                return Ok((None, frame_motion));
+            }
+            let input = match (detector, tiny_options) {
+                (Detector::Tiny(_), Some(options)) => TinyFaceDetector::input(&view, options.input_size_px)?,
+                _ => SsdMobilenetV1::input(&view)?,
             };
-            Ok((input, frame_motion))
+            Ok((Some(input), frame_motion))
         })?;
-        let mut detections = match (&self.detector, self.config.detector) {
-            (Detector::Tiny(net), DetectorChoice::Tiny(options)) => {
+        let Some(input) = input else {
+            timer.lap("motion");
+            return Ok(Observation {
+                faces: Vec::new(),
+                motion: frame_motion,
+                stages: timer.finish(),
+                unchanged: true,
+            });
+        };
+        let mut detections = match (&self.detector, self.config.detector, tiny_options) {
+            (Detector::Tiny(net), DetectorChoice::Tiny(_), Some(options)) => {
                 net.detect_input(&input, width_px, height_px, options)?
             }
-            (Detector::Ssd(net), DetectorChoice::Ssd(options)) => {
+            (Detector::Ssd(net), DetectorChoice::Ssd(options), _) => {
                 net.detect_input(&input, width_px, height_px, options)?
             }
             _ => return Err(VisionError::InvalidOption("detector and its options disagree".into())),
@@ -381,6 +429,7 @@ impl FaceAnalyzer {
             faces: observed,
             motion: combine(frame_motion, primary_face_motion),
             stages: Vec::new(),
+            unchanged: false,
         })
     }
 }
@@ -397,6 +446,40 @@ impl Analyzer for FaceAnalyzer {
     }
 
     /// Also forgets the session: tracks and the neutral baseline.
+    fn budget_spent(error: &VisionError) -> bool {
+        matches!(
+            error,
+            VisionError::BudgetSpent { .. } | VisionError::Frame(CoreError::Expired)
+        )
+    }
+
+    fn next_start_us(&self) -> u64 {
+        self.governor.as_ref().map_or(0, Governor::next_start_us)
+    }
+
+    fn settings(&self) -> Option<String> {
+        let detector = match self.config.detector {
+            DetectorChoice::Tiny(options) => format!(
+                "tiny@{}",
+                self.governor
+                    .as_ref()
+                    .map_or(options.input_size_px, Governor::input_size_px)
+            ),
+            DetectorChoice::Ssd(_) => "ssd@512".to_owned(),
+        };
+        Some(match self.governor_state() {
+            Some(state) => format!(
+                "{detector}, cost {:.1} ms, every {:.0} ms at most, {} unchanged frames skipped",
+                state.cost_ms, state.interval_ms, state.skipped
+            ),
+            None => detector,
+        })
+    }
+
+    fn derived_permanence(&self) -> Option<PermanenceReport> {
+        Some(self.motion.report())
+    }
+
     fn wipe_all(&mut self) {
         self.motion.wipe_all(self.clock.now_us());
         self.tracker.clear();
