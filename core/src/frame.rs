@@ -264,7 +264,7 @@ impl FrameBuffer {
 
     /// Skips the wipe, for the negative controls that show the leak checks
     /// catch a buffer that was not wiped.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "negative-control"))]
     pub(crate) fn forget_frame_without_wipe(&mut self) {
         self.layout = None;
     }

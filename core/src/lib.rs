@@ -21,6 +21,7 @@ mod pool;
 mod telemetry;
 mod thumbnail;
 pub mod traits;
+pub mod wire;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use clock::MonotonicClock;

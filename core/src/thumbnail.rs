@@ -39,8 +39,9 @@ pub struct Thumbnail {
     region: VolatileRegion,
     life: Option<Life>,
     /// Lets the negative control skip the wipe, to show the residue check
-    /// catches it. Compiled into test builds only.
-    #[cfg(test)]
+    /// catches it. Compiled into test builds only: core's own, and those
+    /// enabling the `negative-control` feature (never default).
+    #[cfg(any(test, feature = "negative-control"))]
     wiping_disabled: bool,
 }
 
@@ -57,7 +58,7 @@ impl Thumbnail {
         Ok(Self {
             region: VolatileRegion::new(Self::LEN_BYTES)?,
             life: None,
-            #[cfg(test)]
+            #[cfg(any(test, feature = "negative-control"))]
             wiping_disabled: false,
         })
     }
@@ -121,7 +122,7 @@ impl Thumbnail {
     /// held one.
     pub fn wipe(&mut self, now_us: u64, end: LifeEnd) -> Option<FrameLife> {
         let life = self.life.take()?;
-        #[cfg(test)]
+        #[cfg(any(test, feature = "negative-control"))]
         if self.wiping_disabled {
             return Some(frame_life(life, now_us, end));
         }
@@ -131,8 +132,15 @@ impl Thumbnail {
 
     /// Wipes the copy if its deadline has passed at `now_us` (ended `Expired`).
     pub fn wipe_if_expired(&mut self, now_us: u64) -> Option<FrameLife> {
+        self.wipe_if_due(now_us, 0)
+    }
+
+    /// Wipes the copy if its deadline falls within `lead_us` of `now_us`:
+    /// whoever sweeps only now and then wipes ahead, as the pool's watchdog
+    /// does, so a late wake-up does not carry the copy past its deadline.
+    pub fn wipe_if_due(&mut self, now_us: u64, lead_us: u64) -> Option<FrameLife> {
         match self.life {
-            Some(life) if now_us >= life.deadline_us => self.wipe(now_us, LifeEnd::Expired),
+            Some(life) if now_us.saturating_add(lead_us) >= life.deadline_us => self.wipe(now_us, LifeEnd::Expired),
             _ => None,
         }
     }
@@ -144,8 +152,11 @@ impl Thumbnail {
         self.region.as_slice()[live_bytes..].iter().filter(|&&b| b != 0).count()
     }
 
-    #[cfg(test)]
-    fn disable_wiping_for_negative_control(&mut self) {
+    /// Switches wiping off for good: only for negative controls; exists only
+    /// in core's tests and with the `negative-control` feature.
+    #[doc(hidden)]
+    #[cfg(any(test, feature = "negative-control"))]
+    pub fn disable_wiping_for_negative_control(&mut self) {
         self.wiping_disabled = true;
     }
 }

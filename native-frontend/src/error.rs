@@ -7,6 +7,10 @@ pub enum NativeError {
     #[error(transparent)]
     Core(#[from] parterre_core::CoreError),
 
+    /// The analyzer could not be built or failed on a frame.
+    #[error(transparent)]
+    Vision(#[from] parterre_vision::VisionError),
+
     /// A frame source failed.
     #[error("frame source: {0}")]
     Source(String),
@@ -46,6 +50,15 @@ pub enum NativeError {
     /// Writing the report failed.
     #[error("output: {0}")]
     Output(#[from] std::io::Error),
+
+    /// The server connection failed: unreachable, refused or closed.
+    #[error("server {url}: {reason}")]
+    Server {
+        /// The server's address.
+        url: String,
+        /// What went wrong, and what to do about it.
+        reason: String,
+    },
 
     /// A command-line value that cannot work.
     #[error("{0}")]

@@ -7,10 +7,15 @@
 //! talks to a server only over the network, with the anonymous traits.
 //! Frames never leave the frame pool: sources write straight into a slot.
 
+pub mod analyze;
+pub mod bench;
+pub mod camera;
 pub mod demo;
 mod error;
+pub mod join;
 pub mod memscan;
 pub mod models;
+pub mod options;
 pub mod probe;
 pub mod runtime;
 pub mod source;

@@ -31,7 +31,10 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         Self {
             pool: PoolConfig::default(),
-            watchdog_period_ms: 5,
+            // The watchdog wipes up to min(period, budget / 10) ahead of a
+            // deadline: 30 ms of slack for a late wake-up on a loaded
+            // machine, while no frame lives longer than it must by more.
+            watchdog_period_ms: 30,
             traits: TraitSet::ALL,
         }
     }

@@ -17,6 +17,8 @@ const ms = (x) => (x == null ? "–" : `${x.toFixed(0)} ms`);
 const history = { t: [], connected: [], viewers: [], attention: [], low: [], high: [], mix: CLASSES.map(() => []) };
 let lastSecond = -1;
 const charts = {};
+// What the page received and drew, for the headless-browser tests (browser-tests/).
+const testView = (window.parterrePanel = { frames: 0, last: null, charts });
 
 function chart(id, series, range) {
   if (typeof uPlot === "undefined") return null;
@@ -148,6 +150,8 @@ function privacy(frame) {
 }
 
 function show(frame) {
+  testView.frames += 1;
+  testView.last = frame;
   const live = frame.ten_seconds;
   $("webinar-line").textContent = `Webinar ${frame.webinar.id} · context: ${frame.webinar.context} · ${frame.ingested_total} messages`;
   $("connected").textContent = frame.connected;

@@ -24,13 +24,13 @@ use parterre_aggregate::{Action, Card, Origin};
 use parterre_core::{AnonymousTraits, CoreError, EndCounts, PermanenceReport, TraitSet};
 use serde::{Deserialize, Serialize};
 
+// The viewer's side of the wire is core's: every viewer encodes it.
+pub use parterre_core::wire::{PERMANENCE_VERSION, PermanenceMessage, ViewerMessage};
+
 /// The largest viewer message accepted: the largest valid traits message
 /// (`parterre_core::traits::MAX_TRAITS_JSON_BYTES`, 640) plus its envelope,
 /// with room to spare.
 pub const MAX_MESSAGE_BYTES: usize = 1_024;
-
-/// The permanence message version this build accepts.
-pub const PERMANENCE_VERSION: u16 = 1;
 
 /// No frame lives longer than a minute in any report we believe.
 const MAX_PERMANENCE_MS: f64 = 60_000.0;
@@ -40,39 +40,6 @@ const MAX_FRAMES: u64 = 1_000_000_000;
 
 /// A close frame's reason holds at most 123 bytes.
 const MAX_REASON_BYTES: usize = 123;
-
-/// One message from a viewer, as it travels.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ViewerMessage {
-    /// The viewer's anonymous traits at one moment.
-    Traits {
-        /// The traits.
-        traits: AnonymousTraits,
-    },
-    /// The viewer's frame permanence so far.
-    Permanence(PermanenceMessage),
-}
-
-/// A viewer's permanence report on the wire: durations and counts only.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PermanenceMessage {
-    /// [`PERMANENCE_VERSION`].
-    pub v: u16,
-    /// Frames whose life has ended.
-    pub frames: u64,
-    /// Mean frame life.
-    pub mean_ms: f64,
-    /// Median frame life.
-    pub p50_ms: f64,
-    /// 99th percentile of frame life.
-    pub p99_ms: f64,
-    /// Longest frame life.
-    pub max_ms: f64,
-    /// Frames that outlived the budget.
-    pub over_budget: u64,
-}
 
 /// Why a message was refused; decides the close code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +164,7 @@ pub fn decode(text: &str, enabled: TraitSet) -> Result<Inbound, Rejection> {
             traits.validate(enabled).map_err(|e| traits_rejection(&e))?;
             Ok(Inbound::Traits(traits))
         }
-        ViewerMessage::Permanence(report) => Ok(Inbound::Permanence(report.validate()?)),
+        ViewerMessage::Permanence(report) => Ok(Inbound::Permanence(validate_permanence(report)?)),
     }
 }
 
@@ -226,38 +193,38 @@ fn traits_rejection(error: &CoreError) -> Rejection {
     Rejection::new(class, detail)
 }
 
-impl PermanenceMessage {
-    /// Checks version and ranges and converts to core's report. The wire
-    /// form carries no p90: the p99 stands in for it (an upper bound).
-    pub fn validate(self) -> Result<PermanenceReport, Rejection> {
-        if self.v != PERMANENCE_VERSION {
-            return Err(Rejection::new(
-                RejectClass::WrongVersion,
-                "permanence v is not a supported version",
-            ));
-        }
-        let durations = [self.mean_ms, self.p50_ms, self.p99_ms, self.max_ms];
-        let ordered = self.p50_ms <= self.p99_ms && self.p99_ms <= self.max_ms && self.mean_ms <= self.max_ms;
-        let in_range = durations.iter().all(|ms| (0.0..=MAX_PERMANENCE_MS).contains(ms));
-        if !in_range || !ordered || self.frames > MAX_FRAMES || self.over_budget > self.frames {
-            return Err(Rejection::new(
-                RejectClass::OutOfRange,
-                "permanence figures must be 0..60000 ms, ordered p50 <= p99 <= max, over_budget <= frames",
-            ));
-        }
-        Ok(PermanenceReport {
-            budget_ms: parterre_core::MAX_BUDGET_MS as f64,
-            frames: self.frames,
-            mean_ms: self.mean_ms,
-            p50_ms: self.p50_ms,
-            p90_ms: self.p99_ms,
-            p99_ms: self.p99_ms,
-            max_ms: self.max_ms,
-            over_budget: self.over_budget,
-            dropped_captures: 0,
-            ended: EndCounts::default(),
-        })
+/// Checks a permanence message's version and ranges and converts it to
+/// core's report. The wire form carries no p90: the p99 stands in for it (an
+/// upper bound).
+pub fn validate_permanence(message: PermanenceMessage) -> Result<PermanenceReport, Rejection> {
+    if message.v != PERMANENCE_VERSION {
+        return Err(Rejection::new(
+            RejectClass::WrongVersion,
+            "permanence v is not a supported version",
+        ));
     }
+    let durations = [message.mean_ms, message.p50_ms, message.p99_ms, message.max_ms];
+    let ordered =
+        message.p50_ms <= message.p99_ms && message.p99_ms <= message.max_ms && message.mean_ms <= message.max_ms;
+    let in_range = durations.iter().all(|ms| (0.0..=MAX_PERMANENCE_MS).contains(ms));
+    if !in_range || !ordered || message.frames > MAX_FRAMES || message.over_budget > message.frames {
+        return Err(Rejection::new(
+            RejectClass::OutOfRange,
+            "permanence figures must be 0..60000 ms, ordered p50 <= p99 <= max, over_budget <= frames",
+        ));
+    }
+    Ok(PermanenceReport {
+        budget_ms: parterre_core::MAX_BUDGET_MS as f64,
+        frames: message.frames,
+        mean_ms: message.mean_ms,
+        p50_ms: message.p50_ms,
+        p90_ms: message.p99_ms,
+        p99_ms: message.p99_ms,
+        max_ms: message.max_ms,
+        over_budget: message.over_budget,
+        dropped_captures: 0,
+        ended: EndCounts::default(),
+    })
 }
 
 /// One message from the server to every viewer's page.

@@ -297,7 +297,7 @@ mod tests {
                     let traits = persona.traits(f64::from(t), context);
                     traits.validate(context.trait_set()).expect("valid");
                 }
-                persona.permanence(10).validate().expect("valid permanence");
+                crate::protocol::validate_permanence(persona.permanence(10)).expect("valid permanence");
             }
         }
     }

@@ -85,9 +85,14 @@ impl MotionEstimator {
 
     /// Wipes every thumbnail whose deadline has passed at `now_us`.
     pub fn wipe_expired(&mut self, now_us: u64) {
+        self.wipe_due(now_us, 0);
+    }
+
+    /// Wipes every thumbnail whose deadline falls within `lead_us` of `now_us`.
+    pub fn wipe_due(&mut self, now_us: u64, lead_us: u64) {
         let lives = [
-            self.previous.wipe_if_expired(now_us),
-            self.current.wipe_if_expired(now_us),
+            self.previous.wipe_if_due(now_us, lead_us),
+            self.current.wipe_if_due(now_us, lead_us),
         ];
         lives.into_iter().for_each(|life| self.record(life));
     }

@@ -114,6 +114,8 @@ fn test() -> Result<()> {
     // The vision tests run the real models: make sure the weights are there.
     models::run()?;
     server_assets::ensure()?;
+    // The native permanence test plays the test videos.
+    fixtures::run()?;
     cargo(&["test", "--workspace", "--all-targets"])?;
     // Doc examples are tests too; --all-targets leaves them out.
     cargo(&["test", "--workspace", "--doc"])?;

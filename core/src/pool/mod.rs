@@ -132,8 +132,9 @@ struct Shared {
     recorder: Mutex<PermanenceRecorder>,
     observer: Option<LifeObserver>,
     /// Lets the negative-control tests switch wiping off, so they can show the
-    /// leak checks catch unwiped memory. Compiled into test builds only.
-    #[cfg(test)]
+    /// leak checks catch unwiped memory. Compiled into test builds only: core's
+    /// own, and those enabling the `negative-control` feature (never default).
+    #[cfg(any(test, feature = "negative-control"))]
     wiping_disabled: std::sync::atomic::AtomicBool,
 }
 
@@ -167,7 +168,7 @@ impl Shared {
     }
 
     fn wipe(&self, buffer: &mut FrameBuffer) {
-        #[cfg(test)]
+        #[cfg(any(test, feature = "negative-control"))]
         if self.wiping_disabled.load(Ordering::SeqCst) {
             buffer.forget_frame_without_wipe();
             return;
@@ -225,7 +226,7 @@ impl FramePool {
                 next_generation: AtomicU64::new(1),
                 recorder: Mutex::new(PermanenceRecorder::new(budget_us)),
                 observer,
-                #[cfg(test)]
+                #[cfg(any(test, feature = "negative-control"))]
                 wiping_disabled: std::sync::atomic::AtomicBool::new(false),
             }),
         })
@@ -439,8 +440,13 @@ impl FramePool {
         lock(&self.shared.slots[0]).buffer.protection().clone()
     }
 
-    #[cfg(test)]
-    fn disable_wiping_for_negative_control(&self) {
+    /// Switches wiping off for good: frames end without being zeroed. Only for
+    /// negative controls (a test that must see its leak check fail); exists
+    /// only in core's tests and with the `negative-control` feature, which
+    /// only test builds enable.
+    #[doc(hidden)]
+    #[cfg(any(test, feature = "negative-control"))]
+    pub fn disable_wiping_for_negative_control(&self) {
         self.shared.wiping_disabled.store(true, Ordering::SeqCst);
     }
 }

@@ -87,6 +87,7 @@ pub struct FaceAnalyzer {
     baseline: NeutralBaseline,
     last_frame_us: Option<u64>,
     governor: Option<Governor>,
+    budget_us: u64,
 }
 
 impl std::fmt::Debug for FaceAnalyzer {
@@ -136,6 +137,7 @@ impl FaceAnalyzer {
             expression,
             age_gender,
             motion: MotionEstimator::new(pool.budget_us())?,
+            budget_us: pool.budget_us(),
             tracker: Tracker::new(config.tracker),
             baseline: NeutralBaseline::default(),
             last_frame_us: None,
@@ -441,8 +443,10 @@ impl Analyzer for FaceAnalyzer {
         self.analyze_lease(lease)
     }
 
+    /// Wipes ahead by a tenth of the budget (30 ms at 300 ms), like the
+    /// pool's watchdog, since the caller sweeps only now and then.
     fn wipe_expired(&mut self) {
-        self.motion.wipe_expired(self.clock.now_us());
+        self.motion.wipe_due(self.clock.now_us(), self.budget_us / 10);
     }
 
     /// Also forgets the session: tracks and the neutral baseline.
