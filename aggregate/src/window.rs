@@ -53,16 +53,18 @@ impl Window {
         }
         Ok(Self {
             length_s,
-            // At most 3600: fits any usize.
-            ring: vec![Bucket::default(); length_s as usize],
+            // One bucket more than the window: the second being filled, while
+            // the window reads the `length_s` complete seconds before it.
+            // At most 3601: fits any usize.
+            ring: vec![Bucket::default(); length_s as usize + 1],
             counted: BTreeMap::new(),
             newest_second: 0,
         })
     }
 
     fn slot(&self, second: u64) -> usize {
-        // `second % length_s` < `length_s`, which fit in usize in `new`.
-        (second % self.length_s) as usize
+        // `second % (length_s + 1)` <= `length_s`, which fit in usize in `new`.
+        (second % (self.length_s + 1)) as usize
     }
 
     fn in_window(&self, second: u64, now_second: u64) -> bool {
@@ -109,12 +111,23 @@ impl Window {
         true
     }
 
-    /// The window ending at `now_ms`: the merge of its buckets.
+    /// The window of the `length_s` complete seconds before `now_ms`: the
+    /// merge of their buckets.
+    ///
+    /// The second still being filled is left out. A viewer is counted again
+    /// only once its counted second has left the window, with its first
+    /// sample of the next second; reading that second before it is complete
+    /// would drop every viewer for a moment at the start of each period
+    /// (all at once when an audience joined together). Reading complete
+    /// seconds, each viewer stays in the window without a gap, at the cost of
+    /// at most a second of delay.
     pub fn aggregate(&self, now_ms: u64) -> Aggregate {
-        let now_second = now_ms / BUCKET_MS;
+        let Some(last_complete_second) = (now_ms / BUCKET_MS).checked_sub(1) else {
+            return Aggregate::default();
+        };
         let mut total = Aggregate::default();
         for bucket in &self.ring {
-            if self.in_window(bucket.second, now_second) {
+            if self.in_window(bucket.second, last_complete_second) {
                 total.merge(&bucket.aggregate);
             }
         }
@@ -205,17 +218,35 @@ mod tests {
         }
         assert!(window.record(3_500, b, &sample(0.6), None));
         assert!(!window.record(3_600, b, &sample(0.6), None));
-        // At 9.9 s the window is seconds 0..=9: a once (at 0 s), b once.
+        // At 9.9 s the window is the complete seconds 0..=8: a once (at 0 s), b once.
         let early = window.aggregate(9_900);
         assert_eq!(early.viewers, 2);
         assert!((early.motion.estimate().expect("motion").mean - 0.4).abs() < 1e-6);
         for t_ms in (10_000..12_000).step_by(500) {
             window.record(t_ms, a, &sample(0.2), None);
         }
-        // At 11.9 s the window is seconds 2..=11: a was counted again at 10 s.
+        // At 11.9 s the window is seconds 1..=10: a was counted again at 10 s,
+        // so it never left the window.
         assert_eq!(window.aggregate(11_900).viewers, 2);
-        // At 13.9 s b's second 3 is gone; a's 10 s sample remains.
-        assert_eq!(window.aggregate(13_900).viewers, 1);
+        // At 13.9 s (seconds 3..=12) b's second 3 is still in; at 14.9 s
+        // (seconds 4..=13) it is gone, and a's 10 s sample remains.
+        assert_eq!(window.aggregate(13_900).viewers, 2);
+        assert_eq!(window.aggregate(14_900).viewers, 1);
+    }
+
+    #[test]
+    fn a_steady_viewer_never_drops_out_at_a_period_boundary() {
+        // Twenty viewers who joined in the same second, each sending twice a
+        // second: every read of the window, at any moment, counts all of them.
+        let mut window = Window::new(10).expect("window");
+        for t_ms in (0..60_000).step_by(500) {
+            for viewer in 0..20 {
+                window.record(t_ms + viewer, ViewerIndex(viewer), &sample(0.5), None);
+            }
+            if t_ms >= 2_000 {
+                assert_eq!(window.aggregate(t_ms + 100).viewers, 20, "at {t_ms} ms");
+            }
+        }
     }
 
     #[test]
@@ -224,7 +255,9 @@ mod tests {
         assert!(window.record(20_000, ViewerIndex(1), &sample(0.1), None));
         assert!(!window.record(5_000, ViewerIndex(2), &sample(0.1), None));
         assert!(window.record(11_000, ViewerIndex(3), &sample(0.1), None));
-        assert_eq!(window.aggregate(20_000).viewers, 2);
+        // Second 20 is complete at 21 s: seconds 11..=20.
+        assert_eq!(window.aggregate(20_000).viewers, 1);
+        assert_eq!(window.aggregate(21_000).viewers, 2);
     }
 
     #[test]

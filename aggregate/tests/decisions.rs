@@ -148,18 +148,19 @@ fn the_default_policy_loads_and_documents_every_rule() {
 fn dropping_attention_fires_one_poll_not_one_per_tick() {
     let mut webinar = Webinar::with_default_policy(20);
     webinar.play(ATTENTIVE, 60).play(DRIFTING, 340);
-    // The 10 s window turns at 60 s; after 20 s below 40 %: a poll at 80 s,
-    // and no other for as long as the room stays away.
-    assert_eq!(webinar.fired_s("attention-dropping"), [80]);
+    // The 10 s window turns at 60 s and is read a second late (complete
+    // seconds only); after 20 s below 40 %: a poll at 81 s, and no other for
+    // as long as the room stays away.
+    assert_eq!(webinar.fired_s("attention-dropping"), [81]);
     // Still away after the first minute of it: the speaker comes to the front.
-    assert_eq!(webinar.fired_s("attention-low-for-a-minute"), [90]);
+    assert_eq!(webinar.fired_s("attention-low-for-a-minute"), [91]);
     let poll = &webinar.decisions[0];
     assert_eq!(poll.action, Action::Effect(Effect::Poll));
     let trigger = poll.trigger.and_then(|s| s.attention).expect("attention shown");
     assert!((trigger - 0.2).abs() < 0.01, "{trigger}");
     // Back, then away again: a new episode, a new poll.
     webinar.play(ATTENTIVE, 100).play(DRIFTING, 60);
-    assert_eq!(webinar.fired_s("attention-dropping"), [80, 520]);
+    assert_eq!(webinar.fired_s("attention-dropping"), [81, 521]);
 }
 
 #[test]
@@ -171,9 +172,9 @@ fn a_new_episode_within_the_cooldown_waits_for_it() {
         .play(DRIFTING, 50)
         .play(ATTENTIVE, 20)
         .play(DRIFTING, 200);
-    // The second episode has held 20 s at 150 s, but the 180 s cooldown
-    // from 80 s runs until 260 s.
-    assert_eq!(webinar.fired_s("attention-dropping"), [80, 260]);
+    // The second episode has held 20 s at 151 s, but the 180 s cooldown
+    // from 81 s runs until 261 s.
+    assert_eq!(webinar.fired_s("attention-dropping"), [81, 261]);
 }
 
 #[test]
@@ -185,15 +186,15 @@ fn a_happy_room_gets_applause_and_a_testimonial() {
     };
     let mut webinar = Webinar::with_default_policy(20);
     webinar.play(happy, 200);
-    assert_eq!(webinar.fired_s("happy-moment"), [10]);
-    assert_eq!(webinar.fired_s("happy-room"), [30]);
+    assert_eq!(webinar.fired_s("happy-moment"), [11]);
+    assert_eq!(webinar.fired_s("happy-room"), [31]);
     assert_eq!(webinar.cards(), ["testimonial-1"]);
     assert!(webinar.fired_s("attention-dropping").is_empty());
     assert!(webinar.fired_s("confused-room").is_empty());
-    // The testimonial was on screen from 30 s to the last tick at 199 s,
+    // The testimonial was on screen from 31 s to the last tick at 199 s,
     // in a room 80 % happy.
     let attribution = webinar.engine.log().attribution("testimonial-1").expect("shown");
-    assert_eq!((attribution.shows, attribution.shown_ms), (1, 169_000));
+    assert_eq!((attribution.shows, attribution.shown_ms), (1, 168_000));
     let happy_mean = attribution.happy.mean().expect("shown to ≥ k viewers");
     assert!((happy_mean - 0.8).abs() < 1e-3, "{happy_mean}");
 }
@@ -211,7 +212,7 @@ fn a_confused_room_gets_the_faq_cards_in_turn() {
     };
     let mut webinar = Webinar::with_default_policy(20);
     webinar.play(confused, 100).play(calm, 200).play(confused, 100);
-    assert_eq!(webinar.fired_s("confused-room"), [15, 315]);
+    assert_eq!(webinar.fired_s("confused-room"), [16, 316]);
     assert_eq!(webinar.cards(), ["faq-1", "faq-2"]);
     let faq = webinar.decisions.iter().find(|d| d.card_id.is_some()).expect("faq");
     assert_eq!(faq.action, Action::Content(CardKind::Faq));
@@ -245,7 +246,7 @@ fn flap(policy: Policy) -> Vec<u64> {
 fn a_signal_wavering_around_the_threshold_does_not_flap_decisions() {
     // 0.35 and 0.45 in turn for 10 minutes, around the 0.4 entry level but
     // never past the 0.5 exit: one episode, one decision.
-    assert_eq!(flap(flapping_policy(0.5)), [0]);
+    assert_eq!(flap(flapping_policy(0.5)), [1]);
     // Negative control: with the exit at 0.42 every swing is a new episode,
     // and the rule fires every minute.
     assert_eq!(flap(flapping_policy(0.42)).len(), 10);
@@ -309,15 +310,15 @@ fn host_overrides_take_effect_and_expire() {
 #[test]
 fn each_decision_is_logged_with_the_minute_before_and_after() {
     let mut webinar = Webinar::with_default_policy(20);
-    // Poll at 80 s; the room is back from 100 s.
+    // Poll at 81 s; the room is back from 100 s.
     webinar.play(ATTENTIVE, 60).play(DRIFTING, 40).play(ATTENTIVE, 40);
-    assert_eq!(webinar.fired_s("attention-dropping"), [80]);
+    assert_eq!(webinar.fired_s("attention-dropping"), [81]);
     let entry = |w: &Webinar| w.engine.log().entries()[0].clone();
     assert_eq!(entry(&webinar).after, None, "measured before its minute is over");
-    webinar.play(ATTENTIVE, 1);
+    webinar.play(ATTENTIVE, 2);
     let logged = entry(&webinar);
-    // Independently: the minute window at 140 s, as the panel would show it.
-    let expected = Snapshot::new(&webinar.live.minute(140_000), KAnonymity::live())
+    // Independently: the minute window at 141 s, as the panel would show it.
+    let expected = Snapshot::new(&webinar.live.minute(141_000), KAnonymity::live())
         .attention
         .expect("shown")
         .mean;

@@ -94,8 +94,9 @@ impl MinuteReports {
     pub fn close_due(&mut self, now_ms: u64, rng: &mut StdRng, stored_unix_s: u64) -> Vec<ReportRow> {
         let mut rows = Vec::new();
         while now_ms >= (self.minute_index + 1) * MINUTE_MS {
-            // The last millisecond of the minute: the window is exactly it.
-            let end_ms = (self.minute_index + 1) * MINUTE_MS - 1;
+            // The window reads the complete seconds before its time: read at
+            // the minute's end, it is exactly the minute.
+            let end_ms = (self.minute_index + 1) * MINUTE_MS;
             rows.extend(self.close(end_ms, rng, stored_unix_s));
         }
         rows
@@ -103,7 +104,8 @@ impl MinuteReports {
 
     /// Closes the current, partial minute (at shutdown).
     pub fn flush(&mut self, now_ms: u64, rng: &mut StdRng, stored_unix_s: u64) -> Option<ReportRow> {
-        self.close(now_ms, rng, stored_unix_s)
+        // A second later, so the second still being filled is included.
+        self.close(now_ms + 1_000, rng, stored_unix_s)
     }
 
     fn close(&mut self, at_ms: u64, rng: &mut StdRng, stored_unix_s: u64) -> Option<ReportRow> {

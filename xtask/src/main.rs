@@ -4,6 +4,7 @@
 //! installs what it needs (the wasm32 target) when it is missing.
 
 mod bench;
+mod browser;
 mod fixtures;
 mod layering;
 mod models;
@@ -119,6 +120,7 @@ fn test() -> Result<()> {
     cargo(&["test", "--workspace", "--all-targets"])?;
     // Doc examples are tests too; --all-targets leaves them out.
     cargo(&["test", "--workspace", "--doc"])?;
+    browser::test()?;
     wasm_build(&[])
 }
 
