@@ -54,6 +54,20 @@ impl Expression {
             self.surprised,
         ]
     }
+
+    /// The expression with these probabilities, in [`Expression::CLASSES`] order.
+    pub fn from_probabilities(p: [f32; 7]) -> Self {
+        let [neutral, happy, sad, angry, fearful, disgusted, surprised] = p;
+        Self {
+            neutral,
+            happy,
+            sad,
+            angry,
+            fearful,
+            disgusted,
+            surprised,
+        }
+    }
 }
 
 /// Head orientation relative to the camera, in degrees.

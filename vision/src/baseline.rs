@@ -66,16 +66,7 @@ impl NeutralBaseline {
             relative[class] = (p[class] - self.mean[class]).max(0.0);
         }
         relative[0] = (1.0 - relative[1..].iter().sum::<f32>()).max(0.0);
-        let [neutral, happy, sad, angry, fearful, disgusted, surprised] = relative;
-        Expression {
-            neutral,
-            happy,
-            sad,
-            angry,
-            fearful,
-            disgusted,
-            surprised,
-        }
+        Expression::from_probabilities(relative)
     }
 }
 
@@ -84,16 +75,7 @@ mod tests {
     use super::*;
 
     fn expression(p: [f32; 7]) -> Expression {
-        let [neutral, happy, sad, angry, fearful, disgusted, surprised] = p;
-        Expression {
-            neutral,
-            happy,
-            sad,
-            angry,
-            fearful,
-            disgusted,
-            surprised,
-        }
+        Expression::from_probabilities(p)
     }
 
     const FRAME_US: u64 = 100_000;

@@ -72,18 +72,11 @@ impl FaceExpressionNet {
     /// The expression probabilities from [`FaceExpressionNet::input`].
     pub fn expression_from_input(&self, input: &Tensor) -> std::result::Result<Expression, VisionError> {
         let p = self.forward(input)?.i(0)?.to_vec1::<f32>()?;
-        let [neutral, happy, sad, angry, fearful, disgusted, surprised] = p[..] else {
-            return Err(candle_core::Error::Msg(format!("expected {CLASSES} probabilities, got {}", p.len())).into());
-        };
-        Ok(Expression {
-            neutral,
-            happy,
-            sad,
-            angry,
-            fearful,
-            disgusted,
-            surprised,
-        })
+        let probabilities: [f32; CLASSES] = p
+            .as_slice()
+            .try_into()
+            .map_err(|_| candle_core::Error::Msg(format!("expected {CLASSES} probabilities, got {}", p.len())))?;
+        Ok(Expression::from_probabilities(probabilities))
     }
 }
 

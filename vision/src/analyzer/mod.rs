@@ -381,7 +381,7 @@ impl FaceAnalyzer {
             let expression_raw = state
                 .expression
                 .update_option(face.expression.map(|e| e.probabilities()), elapsed_us, fast_ms)
-                .map(expression_from);
+                .map(Expression::from_probabilities);
             let age_years =
                 one(state
                     .age_years
@@ -532,19 +532,6 @@ fn landmark_input(
 
 fn one(value: Option<[f32; 1]>) -> Option<f32> {
     value.map(|[v]| v)
-}
-
-fn expression_from(p: [f32; 7]) -> Expression {
-    let [neutral, happy, sad, angry, fearful, disgusted, surprised] = p;
-    Expression {
-        neutral,
-        happy,
-        sad,
-        angry,
-        fearful,
-        disgusted,
-        surprised,
-    }
 }
 
 /// Stage durations from the shared clock (never `Instant`, which panics in
