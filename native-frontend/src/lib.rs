@@ -1,7 +1,8 @@
-//! parterre-native: the native frontend. Frame sources (a synthetic camera for
-//! now; V4L2 cameras, image and video files with the native-frontend issue),
-//! the threaded runtime that feeds core's frame pool and the analyzer, and the
-//! commands behind the `parterre` CLI.
+//! parterre-native: the native frontend. Frame sources (V4L2 cameras, JPEG and
+//! PNG files and folders, Y4M and, through ffmpeg, other videos, a synthetic
+//! camera), the threaded runtime that feeds core's frame pool and the
+//! analyzer, and the commands behind the `parterre` CLI (`analyze`, `camera`,
+//! `join`, `bench`, `demo`).
 //!
 //! Must never depend on: browsers (web-sys, js-sys) or the server crate; it
 //! talks to a server only over the network, with the anonymous traits.
