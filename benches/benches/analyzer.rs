@@ -28,6 +28,8 @@ fn as_reference() -> AnalyzerConfig {
             score_threshold: 0.5,
         }),
         landmarks: LandmarkModel::Tiny,
+        // The reference estimates age and gender on every frame.
+        slow_traits_every_ms: 0,
         traits: TraitSet {
             glasses: false,
             beard: false,

@@ -311,3 +311,39 @@ fn with_the_governor_an_unchanged_frame_skips_the_analysis() {
     let refused = FaceAnalyzer::new(ssd, &pool, |model| Ok(weights(model.stem())));
     assert!(matches!(refused, Err(VisionError::InvalidOption(_))));
 }
+
+#[test]
+fn age_and_gender_are_re_estimated_at_most_every_slow_period() {
+    // sample2, then the same picture a fifth darker: the same face, whose
+    // age estimate moves a little when it is re-estimated.
+    let frame = photo("sample2");
+    let view = frame.view().expect("frame");
+    let darker: Vec<u8> = view.pixels().iter().map(|&v| (u16::from(v) * 4 / 5) as u8).collect();
+    let ages = |every_ms: u64| {
+        let clock = ManualClock::new(0);
+        let pool = pool(clock.clone());
+        let config = AnalyzerConfig {
+            slow_traits_every_ms: every_ms,
+            ..AnalyzerConfig::default()
+        };
+        let (mut analyzer, _) = build(config, &pool);
+        let mut ages = Vec::new();
+        for (pixels, step_ms) in [(view.pixels(), 100), (&darker[..], 500), (&darker[..], 0)] {
+            pool.capture(view.layout(), pixels).expect("capture");
+            let lease = pool.lease_newest().expect("lease");
+            let observation = analyzer.analyze(&lease).expect("analysis");
+            lease.release();
+            ages.push(observation.faces[0].age_years.expect("age"));
+            clock.advance_ms(step_ms);
+        }
+        ages
+    };
+    // Every 500 ms: the darker frame 100 ms later keeps the first estimate;
+    // 500 ms after that it is re-estimated.
+    let slow = ages(500);
+    assert_eq!(slow[0], slow[1]);
+    assert_ne!(slow[1], slow[2]);
+    // Negative control: estimated on every frame, the darker frame moves it.
+    let every = ages(0);
+    assert_ne!(every[0], every[1]);
+}

@@ -50,6 +50,11 @@ pub struct AnalyzerConfig {
     pub smoothing: SmoothingConfig,
     /// How faces are followed from frame to frame.
     pub tracker: TrackerConfig,
+    /// Apparent age and gender are re-estimated for a face at most this
+    /// often (0: every frame). They belong to the face, not the moment, and
+    /// are smoothed over seconds anyway, while their net is the chain's most
+    /// expensive per-face stage.
+    pub slow_traits_every_ms: u64,
     /// Live use: keep the analysis inside a CPU budget (the tiny detector's
     /// input size adapts, unchanged frames are skipped). `None` analyzes
     /// every frame as configured, as batch analysis of files wants.
@@ -83,6 +88,7 @@ impl AnalyzerConfig {
             attention: AttentionConfig::default(),
             smoothing: SmoothingConfig::default(),
             tracker: TrackerConfig::default(),
+            slow_traits_every_ms: 500,
             governor: None,
         }
     }

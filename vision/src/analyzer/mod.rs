@@ -35,7 +35,7 @@ use crate::governor::{Governor, GovernorState};
 use crate::landmarks::{LandmarkNet, aligned_box, face_crop};
 use crate::motion::{MotionEstimator, combine, face_motion};
 use crate::smoothing::Ema;
-use crate::tracking::Tracker;
+use crate::tracking::{Assignment, Tracker};
 use crate::{
     AgeGenderNet, Detection, FaceExpressionNet, SsdMobilenetV1, TinyFaceDetector, TinyOptions, appearance, quality,
 };
@@ -54,6 +54,8 @@ struct FaceState {
     smile: Ema<1>,
     attention: Ema<1>,
     quality: Ema<1>,
+    /// When age and gender were last estimated.
+    slow_traits_at_us: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -246,6 +248,8 @@ impl FaceAnalyzer {
         // Largest first: the viewer in front of the camera before faces behind.
         detections.sort_by(|a, b| b.box_px.area_px().total_cmp(&a.box_px.area_px()));
         let analyzed = detections.len().min(self.config.max_faces);
+        let boxes_px: Vec<BoxPx> = detections.iter().map(|d| d.box_px).collect();
+        let assignments = self.tracker.update(now_us, &boxes_px);
         let mut faces: Vec<RawFace> = detections
             .iter()
             .map(|&detection| RawFace {
@@ -296,19 +300,28 @@ impl FaceAnalyzer {
             Ok(crops)
         })?;
         timer.lap("appearance");
-        for (face, crop) in faces.iter_mut().zip(&crops) {
+        let every_us = self.config.slow_traits_every_ms * 1_000;
+        for ((face, crop), assignment) in faces.iter_mut().zip(&crops).zip(&assignments) {
             let Some(crop) = crop else { continue };
             if let Some(net) = &self.expression {
                 face.expression = Some(net.expression_from_input(crop)?);
             }
-            if let Some(net) = &self.age_gender {
+            let Some(net) = &self.age_gender else { continue };
+            let Some(state) = self.tracker.state_mut(assignment.track_id) else {
+                continue;
+            };
+            if state
+                .slow_traits_at_us
+                .is_none_or(|at_us| now_us.saturating_sub(at_us) >= every_us)
+            {
                 face.age_gender = Some(net.age_gender_from_input(crop)?);
+                state.slow_traits_at_us = Some(now_us);
             }
         }
         drop(crops);
         timer.lap("classify");
 
-        let observation = self.derive(faces, frame_motion, now_us, width_px, height_px)?;
+        let observation = self.derive(faces, &assignments, frame_motion, now_us, width_px, height_px)?;
         timer.lap("derive");
         Ok(Observation {
             stages: timer.finish(),
@@ -321,21 +334,17 @@ impl FaceAnalyzer {
     fn derive(
         &mut self,
         faces: Vec<RawFace>,
+        assignments: &[Assignment],
         frame_motion: f32,
         now_us: u64,
         width_px: u32,
         height_px: u32,
     ) -> Result<Observation, VisionError> {
-        let boxes_px: Vec<BoxPx> = faces
-            .iter()
-            .filter_map(|face| face.detection.map(|d| d.box_px))
-            .collect();
-        let assignments = self.tracker.update(now_us, &boxes_px);
         let (fast_ms, slow_ms) = (self.config.smoothing.fast_ms, self.config.smoothing.slow_ms);
         let traits = self.config.traits;
         let mut observed = Vec::with_capacity(faces.len());
         let mut primary_face_motion = None;
-        for (index, (face, assignment)) in faces.into_iter().zip(&assignments).enumerate() {
+        for (index, (face, assignment)) in faces.into_iter().zip(assignments).enumerate() {
             let Some(detection) = face.detection else { continue };
             let elapsed_us = assignment.elapsed_us;
             if index == 0 {
