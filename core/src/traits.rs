@@ -113,6 +113,17 @@ impl TraitSet {
         attention: true,
     };
 
+    /// No trait: only face presence and motion are sent.
+    pub const NONE: Self = Self {
+        expression: false,
+        age: false,
+        gender: false,
+        glasses: false,
+        beard: false,
+        head_pose: false,
+        attention: false,
+    };
+
     /// Workplaces and education: emotion recognition is forbidden there.
     pub const WORKPLACE: Self = Self {
         expression: false,

@@ -80,15 +80,23 @@ pub async fn override_(
         Ok(command) => command,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("not an override: {e}\n")).into_response(),
     };
-    let (reply, answer) = oneshot::channel();
-    if state.hub.send(HubCommand::Override { command, reply }).await.is_err() {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    match answer.await {
+    match ask(&state, |reply| HubCommand::Override { command, reply }).await {
         Ok(Ok(decision)) => Json(serde_json::json!({ "decision": decision })).into_response(),
         Ok(Err(refused)) => (StatusCode::BAD_REQUEST, format!("{refused}\n")).into_response(),
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        Err(unavailable) => unavailable,
     }
+}
+
+/// Sends the hub a command carrying a reply channel and waits for the
+/// answer; a hub that is gone (shutting down) is a 503.
+async fn ask<T>(state: &AppState, command: impl FnOnce(oneshot::Sender<T>) -> HubCommand) -> Result<T, Response> {
+    let (reply, answer) = oneshot::channel();
+    if state.hub.send(command(reply)).await.is_err() {
+        return Err(StatusCode::SERVICE_UNAVAILABLE.into_response());
+    }
+    answer
+        .await
+        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE.into_response())
 }
 
 /// `GET /panel/history`: the charts' last ten minutes, for a panel opened
@@ -101,13 +109,9 @@ pub async fn history(
     if let Some(refused) = state.refusal(&headers, &query) {
         return refused;
     }
-    let (reply, answer) = oneshot::channel();
-    if state.hub.send(HubCommand::History { reply }).await.is_err() {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    match answer.await {
+    match ask(&state, |reply| HubCommand::History { reply }).await {
         Ok(points) => ([(header::CACHE_CONTROL, "no-store")], Json(points)).into_response(),
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        Err(unavailable) => unavailable,
     }
 }
 
@@ -120,11 +124,7 @@ pub async fn export_csv(
     if let Some(refused) = state.refusal(&headers, &query) {
         return refused;
     }
-    let (reply, answer) = oneshot::channel();
-    if state.hub.send(HubCommand::ExportCsv { reply }).await.is_err() {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    match answer.await {
+    match ask(&state, |reply| HubCommand::ExportCsv { reply }).await {
         Ok(Ok(csv)) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -137,6 +137,6 @@ pub async fn export_csv(
         )
             .into_response(),
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        Err(unavailable) => unavailable,
     }
 }

@@ -159,15 +159,7 @@ fn a_switched_off_trait_is_not_loaded_computed_or_sent() {
     assert!(json.contains("expression"), "{json}");
 
     // Everything off: the detector alone, and only presence and motion sent.
-    let none = TraitSet {
-        expression: false,
-        age: false,
-        gender: false,
-        glasses: false,
-        beard: false,
-        head_pose: false,
-        attention: false,
-    };
+    let none = TraitSet::NONE;
     let (mut bare, loaded) = build(
         AnalyzerConfig {
             traits: none,

@@ -94,15 +94,7 @@ mod tests {
             [TinyFaceDetector, FaceLandmark68Tiny, AgeGender]
         );
         let nothing = AnalyzerConfig {
-            traits: TraitSet {
-                expression: false,
-                age: false,
-                gender: false,
-                glasses: false,
-                beard: false,
-                head_pose: false,
-                attention: false,
-            },
+            traits: TraitSet::NONE,
             ..AnalyzerConfig::default()
         };
         assert_eq!(ModelFile::needed_by(&nothing), [TinyFaceDetector]);
