@@ -32,7 +32,9 @@ pub use memory::MemoryProtection;
 pub use observation::{Analyzer, BoxPx, FaceObservation, Observation, PointPx, StageTiming};
 #[cfg(not(target_arch = "wasm32"))]
 pub use pool::Watchdog;
-pub use pool::{Capture, FramePool, Lease, LifeObserver, MAX_BUDGET_MS, MAX_SLOTS, MemoryAudit, PoolConfig, Sweep};
+pub use pool::{
+    Capture, FramePool, Lease, LifeObserver, MAX_BUDGET_MS, MAX_SLOTS, MemoryAudit, PoolConfig, Sweep, WriteSlot,
+};
 pub use telemetry::{EndCounts, FrameLife, LifeEnd, PermanenceRecorder, PermanenceReport};
 pub use thumbnail::{Thumbnail, pixel_luma};
 pub use traits::{AnonymousTraits, TraitSet};

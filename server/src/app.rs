@@ -1,17 +1,18 @@
 //! The HTTP surface: routes, the state they share, and the host-token gate.
 //!
 //! Public: `/` (the viewer page), `/assets/*` (static code, no data),
-//! `/webinar` (the webinar's id and context, which the viewer page needs),
-//! `/ws/viewer?webinar=ID`. Host only (token as `Authorization: Bearer` or
-//! `?token=`): `/panel`, `/panel/live`, `/panel/history`,
-//! `/panel/override`, `/panel/export.csv`. No handler reads the peer's address, and nothing
-//! here logs requests.
+//! `/web/*` (the viewer's WebAssembly build) and `/models/*` (the weights),
+//! `/webinar` (the webinar's id, context, enabled traits and frame budget,
+//! which the viewer page needs), `/ws/viewer?webinar=ID`. Host only (token
+//! as `Authorization: Bearer` or `?token=`): `/panel`, `/panel/live`,
+//! `/panel/history`, `/panel/override`, `/panel/export.csv`. No handler
+//! reads the peer's address, and nothing here logs requests.
 
 use std::sync::{Arc, atomic::AtomicU64};
 
 use axum::{
     Json, Router,
-    extract::State,
+    extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -20,7 +21,9 @@ use parterre_core::TraitSet;
 use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::{assets, auth::HostToken, hub::HubCommand, panel, stats::Stats, viewer, webinar::Webinar};
+use crate::{
+    assets, auth::HostToken, hub::HubCommand, panel, served_dir::ServedDir, stats::Stats, viewer, webinar::Webinar,
+};
 
 /// What every handler may read.
 #[derive(Debug)]
@@ -47,6 +50,12 @@ pub struct AppState {
     pub stats: Arc<Stats>,
     /// The next ephemeral viewer index.
     pub next_viewer: AtomicU64,
+    /// The viewer's WebAssembly build.
+    pub web_dir: ServedDir,
+    /// The model weights.
+    pub models: ServedDir,
+    /// The frame permanence budget viewers' devices keep to.
+    pub budget_ms: u64,
 }
 
 /// The `?token=` of a host request.
@@ -66,8 +75,10 @@ impl AppState {
 /// The router over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/", get(|| async { assets::page(assets::VIEWER_HTML) }))
+        .route("/", get(|| async { assets::viewer_page() }))
         .route("/assets/{name}", get(assets::serve))
+        .route("/web/{*path}", get(web))
+        .route("/models/{name}", get(models))
         .route("/webinar", get(webinar))
         .route("/ws/viewer", get(viewer::upgrade))
         .route("/panel", get(panel::page))
@@ -78,10 +89,28 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// What the viewer page needs before asking for consent: which traits the
+/// host enabled (the page offers no other), the frame budget, and whether
+/// on-device analysis can run at all (its build and weights are served).
 async fn webinar(State(state): State<Arc<AppState>>) -> Response {
+    let available = state.web_dir.found().is_some() && state.models.found().is_some();
     (
         [(header::CACHE_CONTROL, "no-store")],
-        Json(serde_json::json!({ "id": state.webinar.id, "context": state.webinar.context })),
+        Json(serde_json::json!({
+            "id": state.webinar.id,
+            "context": state.webinar.context,
+            "traits": state.trait_set,
+            "budget_ms": state.budget_ms,
+            "analysis_available": available,
+        })),
     )
         .into_response()
+}
+
+async fn web(State(state): State<Arc<AppState>>, Path(path): Path<String>, headers: HeaderMap) -> Response {
+    state.web_dir.serve(&path, &headers).await
+}
+
+async fn models(State(state): State<Arc<AppState>>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+    state.models.serve(&name, &headers).await
 }

@@ -9,13 +9,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-/// The viewer page (a placeholder until the consent and wasm page).
+/// The viewer page: consent, the analysis worker, the stage.
 pub const VIEWER_HTML: &str = include_str!("../assets/viewer.html");
 /// The host's panel.
 pub const PANEL_HTML: &str = include_str!("../assets/panel.html");
 
 /// `/assets/<name>`: (name, content type, bytes).
-const FILES: [(&str, &str, &str); 5] = [
+const FILES: [(&str, &str, &str); 6] = [
     (
         "panel.js",
         "text/javascript; charset=utf-8",
@@ -30,6 +30,11 @@ const FILES: [(&str, &str, &str); 5] = [
         "viewer.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/viewer.js"),
+    ),
+    (
+        "viewer.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/viewer.css"),
     ),
     (
         "uPlot.iife.min.js",
@@ -55,13 +60,39 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
     ),
 ];
 
+/// The viewer page's policy: the panel's, plus its worker (from this
+/// server only) compiling WebAssembly, and the camera for this origin alone.
+const VIEWER_HEADERS: [(header::HeaderName, &str); 5] = [
+    (header::CACHE_CONTROL, "no-store"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; \
+         script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; frame-ancestors 'none'",
+    ),
+    (
+        header::HeaderName::from_static("permissions-policy"),
+        "camera=(self), microphone=(), geolocation=()",
+    ),
+];
+
 /// An HTML page with the security headers.
 pub fn page(html: &'static str) -> Response {
+    with_headers(html, &SECURITY_HEADERS)
+}
+
+/// The viewer page with its security headers.
+pub fn viewer_page() -> Response {
+    with_headers(VIEWER_HTML, &VIEWER_HEADERS)
+}
+
+fn with_headers(html: &'static str, headers: &[(header::HeaderName, &'static str)]) -> Response {
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-    for (name, value) in SECURITY_HEADERS {
+    for (name, value) in headers {
         response
             .headers_mut()
-            .insert(name, header::HeaderValue::from_static(value));
+            .insert(name.clone(), header::HeaderValue::from_static(value));
     }
     response
 }

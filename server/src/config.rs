@@ -8,9 +8,10 @@ use std::{
 };
 
 use parterre_aggregate::{Card, Catalog, Policy};
+use parterre_core::MAX_BUDGET_MS;
 use serde::Deserialize;
 
-use crate::{ServerError, auth::HostToken, webinar::Context};
+use crate::{ServerError, auth::HostToken, served_dir::ServedDir, webinar::Context};
 
 /// The settings one may give; every one optional, so the sources can be
 /// layered. The same struct is the `serve` flags and the config file.
@@ -48,6 +49,17 @@ pub struct Settings {
     /// Messages a viewer connection may send in a burst.
     #[arg(long, env = "PARTERRE_BURST")]
     pub burst: Option<NonZeroU32>,
+    /// The viewer's WebAssembly build (`cargo xtask build-all`); default:
+    /// target/web here, then beside the workspace the binary was built from.
+    #[arg(long, env = "PARTERRE_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+    /// The model weights (`cargo xtask models`); default: models/ here, then
+    /// beside the workspace the binary was built from.
+    #[arg(long, env = "PARTERRE_MODELS")]
+    pub models: Option<PathBuf>,
+    /// Each frame's permanence budget on the viewers' devices, at most 300 ms.
+    #[arg(long, env = "PARTERRE_BUDGET_MS")]
+    pub budget_ms: Option<NonZeroU32>,
 }
 
 impl Settings {
@@ -64,6 +76,9 @@ impl Settings {
             max_stored_minutes: self.max_stored_minutes.or(fallback.max_stored_minutes),
             rate_per_s: self.rate_per_s.or(fallback.rate_per_s),
             burst: self.burst.or(fallback.burst),
+            web_dir: self.web_dir.or(fallback.web_dir),
+            models: self.models.or(fallback.models),
+            budget_ms: self.budget_ms.or(fallback.budget_ms),
         }
     }
 
@@ -97,6 +112,12 @@ pub struct Config {
     pub rate_per_s: NonZeroU32,
     /// Per-connection burst.
     pub burst: NonZeroU32,
+    /// Where `/web/` is served from.
+    pub web_dir: ServedDir,
+    /// Where `/models/` is served from.
+    pub models: ServedDir,
+    /// The frame permanence budget the viewer page asks its worker for.
+    pub budget_ms: u64,
 }
 
 /// The demo's content cards.
@@ -153,6 +174,13 @@ impl Config {
             }
         }
         let nonzero = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        let budget_ms = settings.budget_ms.map_or(MAX_BUDGET_MS, |ms| u64::from(ms.get()));
+        if budget_ms > MAX_BUDGET_MS {
+            return Err(ServerError::Setting {
+                key: "budget_ms",
+                reason: format!("{budget_ms} ms is over the {MAX_BUDGET_MS} ms every frame is wiped within"),
+            });
+        }
         Ok(Self {
             addr: settings
                 .addr
@@ -166,6 +194,9 @@ impl Config {
             max_stored_minutes: settings.max_stored_minutes.unwrap_or(nonzero(60)),
             rate_per_s: settings.rate_per_s.unwrap_or(nonzero(10)),
             burst: settings.burst.unwrap_or(nonzero(20)),
+            web_dir: ServedDir::web(settings.web_dir),
+            models: ServedDir::models(settings.models),
+            budget_ms,
         })
     }
 
@@ -205,6 +236,23 @@ mod tests {
         assert_eq!(config.rate_per_s.get(), 10);
         assert_eq!(config.max_stored_minutes.get(), 60);
         assert!(config.catalog.cards().len() >= 3);
+        assert_eq!(config.budget_ms, 300);
+        let file: Settings =
+            toml::from_str("web_dir = \"/srv/web\"\nmodels = \"/srv/models\"\nbudget_ms = 200").expect("file parses");
+        let config = Config::resolve(Settings {
+            db: Some(":memory:".into()),
+            ..file
+        })
+        .expect("resolves");
+        assert_eq!(config.budget_ms, 200);
+        assert!(config.web_dir.missing_reason().contains("/srv/web"));
+        assert!(config.models.missing_reason().contains("/srv/models"));
+        let over = Config::resolve(Settings {
+            db: Some(":memory:".into()),
+            budget_ms: NonZeroU32::new(301),
+            ..Settings::default()
+        });
+        assert!(matches!(over, Err(ServerError::Setting { key: "budget_ms", .. })));
         // Negative control: an unknown key is refused, not ignored.
         assert!(toml::from_str::<Settings>("simulte = 7").is_err());
     }

@@ -22,6 +22,7 @@ pub mod panel;
 pub mod protocol;
 pub mod rate_limit;
 pub mod reports;
+pub mod served_dir;
 pub mod server;
 pub mod simulate;
 pub mod stats;

@@ -21,6 +21,7 @@ use crate::{
     config::Config,
     hub::{Hub, HubCommand, HubOutputs},
     reports::MinuteReports,
+    served_dir::ServedDir,
     simulate,
     stats::Stats,
     storage::Store,
@@ -68,6 +69,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         stats: Arc::clone(&stats),
     };
     let hub = Hub::new(webinar.clone(), engine, config.catalog.clone(), reports, store, outputs);
+    warn_if_analysis_unavailable(&config);
     let hub_task = tokio::spawn(hub.run(hub_rx));
 
     let listener = TcpListener::bind(config.addr)
@@ -88,6 +90,9 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         shutdown: shutdown_rx.clone(),
         stats,
         next_viewer: AtomicU64::new(0),
+        web_dir: config.web_dir.clone(),
+        models: config.models.clone(),
+        budget_ms: config.budget_ms,
     });
     let mut stop = shutdown_rx.clone();
     let http_task = tokio::spawn(async move {
@@ -110,6 +115,18 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         hub_task,
         http_task,
     })
+}
+
+/// One line when viewers cannot analyze: the page still works, without it.
+fn warn_if_analysis_unavailable(config: &Config) {
+    let missing: Vec<String> = [&config.web_dir, &config.models]
+        .into_iter()
+        .filter(|dir| dir.found().is_none())
+        .map(ServedDir::missing_reason)
+        .collect();
+    if !missing.is_empty() {
+        tracing::warn!("viewers can watch but not analyze: {}", missing.join("; "));
+    }
 }
 
 impl RunningServer {

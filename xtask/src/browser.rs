@@ -48,6 +48,10 @@ pub fn test() -> Result<()> {
         .env("PARTERRE_SERVER_BIN", &server)
         .env("CHROMIUM_PATH", &chromium)
         .env("PARTERRE_BROWSER_OUT", &output)
+        .env("PARTERRE_WEB_DIR", target_dir.join("web"))
+        .env("PARTERRE_WEB_DIR_NEGATIVE", target_dir.join("web-negative-control"))
+        .env("PARTERRE_MODELS", std::path::absolute("models")?)
+        .env("PARTERRE_FIXTURES_VIDEO", std::path::absolute("fixtures-video")?)
         .status()
         .context("starting node")?;
     if !status.success() {

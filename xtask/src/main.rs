@@ -11,6 +11,7 @@ mod models;
 mod parity;
 mod run;
 mod server_assets;
+mod web;
 
 use anyhow::{Context, Result, bail};
 
@@ -29,7 +30,9 @@ commands:
   test          every test: layering and docs check, the model weights
                 (converted when missing), the workspace's tests, and the
                 wasm32 build of the crates that must run in a browser
-  build-all     native release build and wasm32 release build
+  build-all     native release build, wasm32 release build, and the browser
+                files in target/web (and target/web-negative-control)
+  build-web     only the browser files: target/web, target/web-negative-control
   ci            fmt check, clippy (native and wasm32, warnings denied), test
   bench [ARGS]  criterion benchmarks on one thread (RAYON_NUM_THREADS=1), then
                 their medians, and a table against the reference (face-api in
@@ -59,6 +62,7 @@ fn main() -> Result<()> {
         "demo-native" => demo_native(&rest),
         "test" => test(),
         "build-all" => build_all(),
+        "build-web" => build_web(),
         "ci" => ci(),
         "bench" => bench::run(&rest),
         "layering" => layering::check(),
@@ -120,6 +124,8 @@ fn test() -> Result<()> {
     cargo(&["test", "--workspace", "--all-targets"])?;
     // Doc examples are tests too; --all-targets leaves them out.
     cargo(&["test", "--workspace", "--doc"])?;
+    // The viewer page's worker and its negative control, before the browser tests load them.
+    build_web()?;
     browser::test()?;
     wasm_build(&[])
 }
@@ -136,7 +142,13 @@ fn wasm_build(extra: &[&str]) -> Result<()> {
 
 fn build_all() -> Result<()> {
     cargo(&["build", "--release", "--workspace"])?;
-    wasm_build(&["--release"])
+    wasm_build(&["--release"])?;
+    build_web()
+}
+
+fn build_web() -> Result<()> {
+    web::build_web(false)?;
+    web::build_web(true).map(drop)
 }
 
 fn ci() -> Result<()> {

@@ -13,6 +13,7 @@ mod lease;
 mod tests;
 #[cfg(not(target_arch = "wasm32"))]
 mod watchdog;
+mod write_slot;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 pub use lease::Lease;
 #[cfg(not(target_arch = "wasm32"))]
 pub use watchdog::Watchdog;
+pub use write_slot::WriteSlot;
 
 use crate::clock::Clock;
 use crate::error::CoreError;
@@ -122,6 +124,10 @@ struct SlotState {
     buffer: FrameBuffer,
     frame: Option<FrameMeta>,
     leased: bool,
+    /// An asynchronous writer ([`WriteSlot`]) may still write into the buffer:
+    /// the slot is neither leased nor written by anyone else until it ends,
+    /// even after its frame expired.
+    writing: bool,
 }
 
 struct Shared {
@@ -176,6 +182,15 @@ impl Shared {
         buffer.wipe();
     }
 
+    /// Wipes `layout`'s span of `buffer` whatever the buffer believes it
+    /// holds: an asynchronous writer may have landed bytes after the last wipe.
+    fn wipe_span(&self, buffer: &mut FrameBuffer, layout: FrameLayout) {
+        // Marking the span written (the closure writes nothing) makes the
+        // wipe cover it; the layout fitted the buffer when the slot opened.
+        let _ = buffer.write_with(layout, |_| Ok::<(), std::convert::Infallible>(()));
+        self.wipe(buffer);
+    }
+
     fn record(&self, life: FrameLife) {
         lock(&self.recorder).record(&life);
         if let Some(observer) = &self.observer {
@@ -214,6 +229,7 @@ impl FramePool {
                     buffer: FrameBuffer::with_capacity(config.slot_capacity_bytes)?,
                     frame: None,
                     leased: false,
+                    writing: false,
                 }))
             })
             .collect::<Result<Box<[_]>, CoreError>>()?;
@@ -269,10 +285,70 @@ impl FramePool {
         write: impl FnOnce(&mut FrameBuffer) -> Result<(), CoreError>,
     ) -> Result<Capture, CoreError> {
         let shared = &self.shared;
-        self.sweep();
-        let Some(mut state) = self.writable_slot() else {
-            lock(&shared.recorder).record_dropped_capture();
+        let Some((_, mut state, meta)) = self.begin_frame(layout)? else {
             return Ok(Capture::Dropped);
+        };
+        match write(&mut state.buffer) {
+            Ok(()) => {
+                state.frame = Some(meta);
+                Ok(Capture::Stored {
+                    generation: meta.generation,
+                })
+            }
+            Err(error) => {
+                // Whatever was written is wiped; count the partial frame's life too.
+                shared.wipe(&mut state.buffer);
+                shared.record(FrameLife {
+                    generation: meta.generation,
+                    written_at_us: meta.written_at_us,
+                    wiped_at_us: shared.clock.now_us(),
+                    end: LifeEnd::WriteFailed,
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// Opens a slot for a writer that fills it asynchronously, outside any
+    /// Rust call (the browser's `VideoFrame.copyTo`, which writes into
+    /// WebAssembly memory while the worker awaits): the two-phase form of
+    /// [`FramePool::capture_with`]. The frame's life and deadline start now;
+    /// the slot cannot be leased until [`WriteSlot::commit`], and a sweep
+    /// still wipes it at its deadline. `None`: every slot was busy, the frame
+    /// is dropped.
+    pub fn open_write(&self, layout: FrameLayout) -> Result<Option<WriteSlot>, CoreError> {
+        let Some((slot, mut state, meta)) = self.begin_frame(layout)? else {
+            return Ok(None);
+        };
+        let mut start = std::ptr::null_mut();
+        state.buffer.write_with(layout, |dst| {
+            start = dst.as_mut_ptr();
+            Ok::<(), std::convert::Infallible>(())
+        })?;
+        state.frame = Some(meta);
+        state.writing = true;
+        drop(state);
+        Ok(Some(WriteSlot::new(
+            Arc::clone(&self.shared),
+            slot,
+            meta,
+            start,
+            layout,
+        )))
+    }
+
+    /// Picks the slot a new frame goes to and starts the frame's life there,
+    /// or records a dropped capture. The slot comes back locked and empty.
+    #[allow(clippy::type_complexity)] // a one-use tuple reads better than a struct here
+    fn begin_frame(
+        &self,
+        layout: FrameLayout,
+    ) -> Result<Option<(usize, MutexGuard<'_, SlotState>, FrameMeta)>, CoreError> {
+        let shared = &self.shared;
+        self.sweep();
+        let Some((slot, mut state)) = self.writable_slot() else {
+            lock(&shared.recorder).record_dropped_capture();
+            return Ok(None);
         };
         if layout.len_bytes() > state.buffer.capacity_bytes() {
             // Refused before anything is written: the frame in the slot lives on.
@@ -286,39 +362,27 @@ impl FramePool {
         shared.end_life(&mut state, LifeEnd::Overwritten);
         let generation = shared.next_generation.fetch_add(1, Ordering::SeqCst);
         let written_at_us = shared.clock.now_us();
-        let result = write(&mut state.buffer);
-        match result {
-            Ok(()) => {
-                state.frame = Some(FrameMeta {
-                    generation,
-                    written_at_us,
-                    deadline_us: written_at_us + shared.budget_us,
-                });
-                Ok(Capture::Stored { generation })
-            }
-            Err(error) => {
-                // Whatever was written is wiped; count the partial frame's life too.
-                shared.wipe(&mut state.buffer);
-                shared.record(FrameLife {
-                    generation,
-                    written_at_us,
-                    wiped_at_us: shared.clock.now_us(),
-                    end: LifeEnd::WriteFailed,
-                });
-                Err(error)
-            }
-        }
+        Ok(Some((
+            slot,
+            state,
+            FrameMeta {
+                generation,
+                written_at_us,
+                deadline_us: written_at_us + shared.budget_us,
+            },
+        )))
     }
 
-    /// An empty unleased slot, or else the one with the oldest unleased frame.
-    fn writable_slot(&self) -> Option<MutexGuard<'_, SlotState>> {
+    /// An empty unleased slot, or else the one with the oldest unleased frame
+    /// (never one still being written), with its index.
+    fn writable_slot(&self) -> Option<(usize, MutexGuard<'_, SlotState>)> {
         // The choice is re-checked under the chosen slot's lock; a reader may
         // have leased it in between, so try again a few times, then drop.
         for _ in 0..4 {
             let mut best: Option<(usize, Option<u64>)> = None;
             for (index, slot) in self.shared.slots.iter().enumerate() {
                 let state = lock(slot);
-                if state.leased {
+                if state.leased || state.writing {
                     continue;
                 }
                 match state.frame {
@@ -340,8 +404,8 @@ impl FramePool {
             }
             let (index, expected) = best?;
             let state = lock(&self.shared.slots[index]);
-            if !state.leased && state.frame.map(|meta| meta.generation) == expected {
-                return Some(state);
+            if !state.leased && !state.writing && state.frame.map(|meta| meta.generation) == expected {
+                return Some((index, state));
             }
         }
         None
@@ -358,14 +422,14 @@ impl FramePool {
                 .enumerate()
                 .filter_map(|(index, slot)| {
                     let state = lock(slot);
-                    let meta = state.frame.filter(|_| !state.leased)?;
+                    let meta = state.frame.filter(|_| !state.leased && !state.writing)?;
                     Some((index, meta.generation))
                 })
                 .max_by_key(|&(_, generation)| generation);
             let (index, generation) = newest?;
             let mut state = lock(&self.shared.slots[index]);
             match (state.frame, state.buffer.layout()) {
-                (Some(meta), Some(layout)) if !state.leased && meta.generation == generation => {
+                (Some(meta), Some(layout)) if !state.leased && !state.writing && meta.generation == generation => {
                     state.leased = true;
                     return Some(Lease::new(Arc::clone(&self.shared), index, meta, layout));
                 }

@@ -415,3 +415,132 @@ fn configurations_that_break_the_promise_are_refused() {
         assert!(error.to_string().contains(message), "{error}");
     }
 }
+
+/// What the browser's asynchronous `copyTo` does: writes into the slot while
+/// no Rust call is running.
+#[allow(unsafe_code)]
+fn write_outside_rust(slot: &WriteSlot, byte: u8) {
+    // SAFETY: the slot is open, so its span is reserved for this writer and
+    // stays allocated; no Rust reference into it is alive during this call.
+    unsafe { std::ptr::write_bytes(slot.as_mut_ptr(), byte, slot.len_bytes()) };
+}
+
+fn clean() -> MemoryAudit {
+    MemoryAudit {
+        frames_held: 0,
+        residue_bytes: 0,
+    }
+}
+
+#[test]
+fn a_committed_write_is_leasable_and_an_open_one_is_not() {
+    let clock = ManualClock::new(0);
+    let pool = pool(1, &clock);
+    let slot = pool.open_write(gray(6)).expect("open").expect("a free slot");
+    assert_eq!((slot.len_bytes(), slot.deadline_us()), (6, BUDGET_MS * 1_000));
+    write_outside_rust(&slot, 4);
+    assert!(pool.lease_newest().is_none(), "a frame being written was leased");
+    assert!(
+        pool.open_write(gray(6)).expect("open").is_none(),
+        "an open slot was reused"
+    );
+    let generation = slot.generation();
+    assert_eq!(slot.commit(), Ok(Capture::Stored { generation }));
+    let lease = pool.lease_newest().expect("the committed frame");
+    assert_eq!(lease.read(|v| v.pixels().to_vec()), Ok(vec![4; 6]));
+    lease.release();
+    assert_eq!(pool.audit(), clean());
+    let report = pool.report();
+    assert_eq!(
+        (report.frames, report.ended.released, report.dropped_captures),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn a_sweep_during_the_write_expires_it_and_a_late_write_is_wiped_again() {
+    let clock = ManualClock::new(0);
+    let pool = pool(1, &clock);
+    let slot = pool.open_write(gray(8)).expect("open").expect("a free slot");
+    write_outside_rust(&slot, 1);
+    clock.advance_ms(BUDGET_MS);
+    assert_eq!(pool.sweep().wiped, 1);
+    assert_eq!(pool.audit(), clean());
+    // The browser finishes its copy after the sweep's wipe.
+    write_outside_rust(&slot, 2);
+    assert_eq!(pool.audit().residue_bytes, 8, "the audit must see the late bytes");
+    assert_eq!(
+        pool.capture(gray(8), &[3; 8]),
+        Ok(Capture::Dropped),
+        "the slot was reused mid-write"
+    );
+    assert_eq!(slot.commit(), Err(CoreError::Expired));
+    assert_eq!(pool.audit(), clean());
+    let report = pool.report();
+    assert_eq!(
+        (report.frames, report.ended.expired, report.max_ms),
+        (1, 1, BUDGET_MS as f64)
+    );
+}
+
+#[test]
+fn a_commit_past_the_deadline_expires_the_frame() {
+    let clock = ManualClock::new(0);
+    let pool = pool(1, &clock);
+    let slot = pool.open_write(gray(8)).expect("open").expect("a free slot");
+    write_outside_rust(&slot, 9);
+    clock.advance_ms(BUDGET_MS);
+    assert_eq!(slot.commit(), Err(CoreError::Expired));
+    assert_eq!(pool.audit(), clean());
+    assert_eq!(pool.report().ended.expired, 1);
+}
+
+#[test]
+fn an_abandoned_write_is_wiped_and_counted_as_failed() {
+    let clock = ManualClock::new(0);
+    let pool = pool(1, &clock);
+    pool.capture(gray(8), &[5; 8]).expect("capture");
+    let slot = pool.open_write(gray(8)).expect("open").expect("the slot");
+    write_outside_rust(&slot, 7);
+    clock.advance_ms(3);
+    drop(slot);
+    assert_eq!(pool.audit(), clean());
+    let report = pool.report();
+    assert_eq!(
+        (
+            report.frames,
+            report.ended.overwritten,
+            report.ended.write_failed,
+            report.max_ms
+        ),
+        (2, 1, 1, 3.0)
+    );
+    // The slot is free again.
+    assert!(matches!(pool.capture(gray(8), &[6; 8]), Ok(Capture::Stored { .. })));
+}
+
+#[test]
+fn negative_control_an_unwiped_late_write_is_residue() {
+    let clock = ManualClock::new(0);
+    let pool = pool(1, &clock);
+    let slot = pool.open_write(gray(8)).expect("open").expect("a free slot");
+    clock.advance_ms(BUDGET_MS);
+    pool.sweep();
+    write_outside_rust(&slot, 2);
+    // Without the commit's second wipe, the late bytes stay behind.
+    std::mem::forget(slot);
+    assert_eq!(pool.audit().residue_bytes, 8);
+}
+
+// One open write, one writer: a slot handle must not be duplicated or sent anywhere.
+static_assertions::assert_not_impl_any!(WriteSlot: Clone, serde::Serialize);
+
+#[test]
+fn a_write_slots_debug_prints_no_address() {
+    let clock = ManualClock::new(0);
+    let pool = pool(1, &clock);
+    let slot = pool.open_write(gray(4)).expect("open").expect("a free slot");
+    let printed = format!("{slot:?}");
+    assert!(printed.contains("generation: 1"), "{printed}");
+    assert!(!printed.contains(&format!("{:p}", slot.as_mut_ptr())), "{printed}");
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use parterre_server::{
-    config::Config,
+    config::{Config, Settings},
     server::{RunningServer, start},
     webinar::Context,
 };
@@ -28,6 +28,17 @@ pub async fn server(context: Context) -> RunningServer {
     start(Config::ephemeral(context).expect("config"))
         .await
         .expect("server starts")
+}
+
+/// A server with `settings`, in memory, on a free loopback port.
+pub async fn server_with(settings: Settings) -> RunningServer {
+    let config = Config::resolve(Settings {
+        addr: Some(([127, 0, 0, 1], 0).into()),
+        db: Some(":memory:".into()),
+        ..settings
+    })
+    .expect("config");
+    start(config).await.expect("server starts")
 }
 
 pub fn viewer_url(server: &RunningServer) -> String {
@@ -100,6 +111,34 @@ pub async fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String) {
+    let response = request(server, method, path, headers, body).await;
+    (response.status, String::from_utf8_lossy(&response.body).into_owned())
+}
+
+/// A response as read off the socket.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A bare HTTP/1.1 request (`Connection: close`); the whole response.
+pub async fn request(
+    server: &RunningServer,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> RawResponse {
     let addr = lookup_host(server.addr).await.expect("addr").next().expect("one addr");
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let mut request = format!(
@@ -112,16 +151,26 @@ pub async fn http(
     request.push_str("\r\n");
     request.push_str(body);
     stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .expect("a status line");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    RawResponse {
+        status,
+        headers,
+        body: response[split + 4..].to_vec(),
+    }
 }
