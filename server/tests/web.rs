@@ -107,6 +107,41 @@ async fn built_files_are_served_with_their_types() {
 }
 
 #[tokio::test]
+async fn gzip_is_sent_only_to_those_who_accept_it() {
+    use std::io::Read;
+    let root = fixture();
+    // A file worth compressing: a repetitive weight-like body.
+    let weights: Vec<u8> = (0..200_000u32).map(|i| (i % 7) as u8).collect();
+    std::fs::write(root.join("models/age_gender.safetensors"), &weights).expect("write");
+    let server = server_with(dirs(&root)).await;
+    let path = "/models/age_gender.safetensors";
+    for round in 0..2 {
+        // The second round is answered from the cache of compressed files.
+        let zipped = request(&server, "GET", path, &[("Accept-Encoding", "br, gzip")], "").await;
+        assert_eq!(zipped.header("content-encoding"), Some("gzip"), "round {round}");
+        assert_eq!(zipped.header("vary"), Some("accept-encoding"));
+        assert!(zipped.body.len() < weights.len() / 10, "{} bytes", zipped.body.len());
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(zipped.body.as_slice())
+            .read_to_end(&mut unzipped)
+            .expect("valid gzip");
+        assert_eq!(unzipped, weights);
+        // The two versions carry different tags: neither answers for the other.
+        let plain = request(&server, "GET", path, &[], "").await;
+        assert_eq!(plain.header("content-encoding"), None);
+        assert_eq!(plain.body, weights);
+        assert_ne!(plain.header("etag"), zipped.header("etag"));
+        let refused = request(&server, "GET", path, &[("Accept-Encoding", "gzip;q=0")], "").await;
+        assert_eq!(
+            (refused.header("content-encoding"), refused.body.len()),
+            (None, weights.len())
+        );
+    }
+    server.shutdown().await.expect("shutdown");
+    std::fs::remove_dir_all(root).expect("cleanup");
+}
+
+#[tokio::test]
 async fn no_path_leaves_its_directory() {
     let root = fixture();
     let server = server_with(dirs(&root)).await;
