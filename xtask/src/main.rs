@@ -22,16 +22,17 @@ cargo xtask <command>
 
 commands:
   demo [ARGS]   start the server (SQLite, 40 simulated viewers) and print the
-                panel and viewer URLs with the host token (ARGS go to
+                panel and viewer URLs with the host token; builds the viewer's
+                wasm and fetches the weights first when missing (ARGS go to
                 `parterre-server serve`, e.g. --simulate 200 --context workplace)
   demo-native [ARGS]
                 run the frame pool on a synthetic camera, printing the live
                 permanence report (ARGS go to `parterre demo`, e.g. --seconds 5)
   test          every test: layering and docs check, the model weights
-                (converted when missing), the workspace's tests, and the
-                wasm32 build of the crates that must run in a browser
-  build-all     native release build, wasm32 release build, and the browser
-                files in target/web (and target/web-negative-control)
+                (converted when missing), the workspace's tests, the browser
+                files (both variants), and the headless-Chromium tests
+  build-all     the weights, the native release build and the browser files
+                in target/web
   build-web     only the browser files: target/web, target/web-negative-control
   ci            fmt check, clippy (native and wasm32, warnings denied), test
   bench [ARGS]  criterion benchmarks on one thread (RAYON_NUM_THREADS=1), then
@@ -85,6 +86,9 @@ fn print_help() {
 fn demo(args: &[String]) -> Result<()> {
     // The panel's charting library is embedded at build time.
     server_assets::ensure()?;
+    // The viewer page analyzes the camera with the wasm build and the weights.
+    models::run()?;
+    web::build_web(false)?;
     let mut cmd = vec![
         "run",
         "--release",
@@ -125,25 +129,17 @@ fn test() -> Result<()> {
     // Doc examples are tests too; --all-targets leaves them out.
     cargo(&["test", "--workspace", "--doc"])?;
     // The viewer page's worker and its negative control, before the browser tests load them.
+    // Also the wasm32 build of core, vision and the adapter: they must run in a browser.
     build_web()?;
-    browser::test()?;
-    wasm_build(&[])
-}
-
-fn wasm_build(extra: &[&str]) -> Result<()> {
-    ensure_wasm_target()?;
-    let mut cmd = vec!["build", "--target", "wasm32-unknown-unknown"];
-    for krate in WASM_CRATES {
-        cmd.extend(["--package", krate]);
-    }
-    cmd.extend(extra);
-    cargo(&cmd)
+    browser::test()
 }
 
 fn build_all() -> Result<()> {
+    models::run()?;
+    server_assets::ensure()?;
     cargo(&["build", "--release", "--workspace"])?;
-    wasm_build(&["--release"])?;
-    build_web()
+    // The product only: the negative-control variant is built by `test`.
+    web::build_web(false).map(drop)
 }
 
 fn build_web() -> Result<()> {
