@@ -144,12 +144,17 @@ function chosenTraits() {
   return chosen;
 }
 
-/** The traits object restricted to what the viewer agreed to (defence in depth). */
+/** What every traits message carries, whatever the viewer ticked. */
+const ALWAYS_SENT = ["v", "face_present", "motion", "quality"];
+
+/**
+ * The traits object restricted to what the viewer agreed to (defence in
+ * depth): an allow-list, so a field the worker added by mistake is never sent.
+ */
 function allowedTraits(traits, chosen) {
   const kept = {};
-  const governed = new Set(Object.values(TRAIT_FIELDS));
-  for (const [field, value] of Object.entries(traits)) {
-    if (!governed.has(field)) kept[field] = value;
+  for (const field of ALWAYS_SENT) {
+    if (field in traits) kept[field] = traits[field];
   }
   for (const [name, field] of Object.entries(TRAIT_FIELDS)) {
     if (chosen[name] && field in traits) kept[field] = traits[field];
