@@ -3,9 +3,11 @@
 //!
 //! 1. Per stage, one frame after another on one analysis thread: the median
 //!    and p99 of each stage's time, from the analyzer's own stage timings.
-//! 2. The real-time runtime (capture and analysis threads, the compute
-//!    governor allowed both cores) on the same video at its 30 fps: frames
-//!    analyzed per second, the governor's settings, and the permanence report.
+//! 2. The real-time runtime (a capture thread, the analyzer's two halves on two
+//!    analysis threads, or with `--analysis-threads 1` the whole chain on one;
+//!    the compute governor allowed both cores) on the same video, looped, at
+//!    its own 30 fps or at `--fps`: frames analyzed per second, the
+//!    governor's settings, and the permanence report.
 //! 3. The zeroizing allocator's cost: the bytes it wiped per analyzed frame,
 //!    times the wipe speed measured in the same run.
 
@@ -16,13 +18,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use parterre_core::{Analyzer, FramePool, MonotonicClock};
+use parterre_core::{Analyzer, FrameLayout, FramePool, MonotonicClock};
 use parterre_vision::governor::GovernorConfig;
 
 use crate::error::NativeError;
 use crate::options::AnalyzerOptions;
 use crate::runtime::{Runtime, RuntimeConfig};
-use crate::source::open_source;
+use crate::source::{FrameSource, open_source};
 use crate::zeroizing_alloc;
 
 /// Options of `parterre bench`.
@@ -34,6 +36,17 @@ pub struct BenchArgs {
     /// Scene to run (pan, zoom, enter_leave, still).
     #[arg(long, default_value = "pan")]
     pub scene: String,
+    /// Length of each real-time run: the video is looped this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Rate the real-time runs play the video at, as a camera of that rate
+    /// would deliver it [default: the video's own].
+    #[arg(long, value_name = "FPS")]
+    pub fps: Option<f64>,
+    /// Analysis threads of the real-time runs: 2 runs the analyzer's two
+    /// halves one frame apart, 1 the whole chain on one thread.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub analysis_threads: u8,
     /// The vision chain.
     #[command(flatten)]
     pub analyzer: AnalyzerOptions,
@@ -91,13 +104,14 @@ pub fn run(
 
     writeln!(
         out,
-        "\nreal time, capture and analysis threads, governor allowed 2 cores:\n"
+        "\nreal time, a capture and {} analysis thread(s), governor allowed 2 cores:\n",
+        args.analysis_threads
     )?;
     writeln!(
         out,
-        "| video | frames | analyzed/s | skipped | permanence p50 / p99 / max ms | over budget | settings |"
+        "| video | fps | frames | analyzed/s | skipped | expired | permanence p50 / p99 / max ms | over budget | settings |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---|---:|---|")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---|---:|---|")?;
     for (size, line) in SIZES.iter().zip(&live) {
         writeln!(out, "| {size} | {line}")?;
     }
@@ -169,13 +183,20 @@ fn per_stage(
     Ok((stages, totals, wiped))
 }
 
-/// The runtime on the video at its own rate, both cores allowed.
+/// The runtime on the video, looped, both cores allowed.
 fn real_time(args: &BenchArgs, spec: &str, stop: &AtomicBool) -> Result<String, NativeError> {
-    let source = open_source(spec)?;
+    if !(args.seconds.is_finite() && args.seconds > 0.0) || args.fps.is_some_and(|fps| !(fps > 0.0 && fps <= 240.0)) {
+        return Err(NativeError::InvalidArgument(
+            "--seconds must be positive and --fps between 0 and 240".into(),
+        ));
+    }
+    let first = open_source(spec)?;
+    let fps = args.fps.unwrap_or(first.fps());
+    let source = Replay::new(vec![spec.to_owned()], first, (args.seconds * fps).ceil() as u64, fps);
     let mut config = args.analyzer.config()?;
     config.governor = Some(GovernorConfig {
         cpu_share: 2.0,
-        target_fps: source.fps(),
+        target_fps: fps,
         ..GovernorConfig::default()
     });
     let runtime_config = RuntimeConfig {
@@ -184,7 +205,11 @@ fn real_time(args: &BenchArgs, spec: &str, stop: &AtomicBool) -> Result<String, 
         ..RuntimeConfig::default()
     };
     let options = args.analyzer.clone();
-    let runtime = Runtime::start_with(source, |pool| options.analyzer(config, pool), runtime_config)?;
+    let make = |pool: &FramePool| options.analyzer(config, pool);
+    let runtime = match args.analysis_threads {
+        1 => Runtime::start_with(source, make, runtime_config)?,
+        _ => Runtime::start_pipelined(source, make, runtime_config)?,
+    };
     let started = Instant::now();
     while !runtime.is_finished() && !stop.load(Ordering::SeqCst) {
         thread::sleep(Duration::from_millis(20));
@@ -196,16 +221,90 @@ fn real_time(args: &BenchArgs, spec: &str, stop: &AtomicBool) -> Result<String, 
         return Err(NativeError::Runtime(failure.clone()));
     }
     Ok(format!(
-        "{} | {:.1} | {} | {:.1} / {:.1} / {:.1} | {} | {} |",
+        "{fps:.0} | {} | {:.1} | {} | {} | {:.1} / {:.1} / {:.1} | {} | {} |",
         stats.captured + stats.dropped,
         stats.analyzed as f64 / seconds,
         stats.skipped,
+        stats.expired,
         report.p50_ms,
         report.p99_ms,
         report.max_ms,
         report.over_budget,
         stats.settings.as_deref().unwrap_or("")
     ))
+}
+
+/// Videos of one size played one after another, over and over, for a number
+/// of frames offered (stored or dropped), as a camera of a given rate: long,
+/// steady real-time runs from short test videos.
+pub struct Replay {
+    specs: Vec<String>,
+    current: Box<dyn FrameSource>,
+    next_spec: usize,
+    frames_left: u64,
+    fps: f64,
+}
+
+impl std::fmt::Debug for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replay")
+            .field("specs", &self.specs)
+            .field("frames_left", &self.frames_left)
+            .field("fps", &self.fps)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Replay {
+    /// Plays `specs` from `first`, already opened from `specs[0]`.
+    pub fn new(specs: Vec<String>, first: Box<dyn FrameSource>, frames: u64, fps: f64) -> Self {
+        Self {
+            specs,
+            current: first,
+            next_spec: 1,
+            frames_left: frames,
+            fps,
+        }
+    }
+}
+
+impl FrameSource for Replay {
+    fn layout(&self) -> FrameLayout {
+        self.current.layout()
+    }
+
+    fn max_layout(&self) -> FrameLayout {
+        self.current.max_layout()
+    }
+
+    fn fps(&self) -> f64 {
+        self.fps
+    }
+
+    fn has_next(&mut self) -> Result<bool, NativeError> {
+        if self.frames_left == 0 {
+            return Ok(false);
+        }
+        while !self.current.has_next()? {
+            self.current = open_source(&self.specs[self.next_spec % self.specs.len()])?;
+            self.next_spec += 1;
+        }
+        // Counted when offered: a frame the pool drops is one of them.
+        self.frames_left -= 1;
+        Ok(true)
+    }
+
+    fn write_next(&mut self, dst: &mut [u8]) -> Result<(), NativeError> {
+        self.current.write_next(dst)
+    }
+
+    fn name(&self) -> String {
+        self.current.name()
+    }
+
+    fn frame_index(&self) -> Option<u64> {
+        self.current.frame_index()
+    }
 }
 
 /// The median of 9 wipes of 8 MiB, per MiB.
@@ -255,6 +354,9 @@ mod tests {
         let args = BenchArgs {
             videos: PathBuf::from("/nonexistent"),
             scene: "pan".to_owned(),
+            seconds: 10.0,
+            fps: None,
+            analysis_threads: 2,
             analyzer: AnalyzerOptions::default(),
         };
         let error = run(&args, &AtomicBool::new(false), &mut Vec::new(), None).expect_err("no videos");

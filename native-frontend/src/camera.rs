@@ -64,7 +64,7 @@ pub fn run(args: &CameraArgs, stop: &AtomicBool, out: &mut impl Write) -> Result
         args.cpu_percent
     )?;
     let options = args.analyzer.clone();
-    let runtime = Runtime::start_with(source, |pool| options.analyzer(config, pool), runtime_config)?;
+    let runtime = Runtime::start_pipelined(source, |pool| options.analyzer(config, pool), runtime_config)?;
     let started = Instant::now();
     let limit = args.seconds.map(Duration::from_secs_f64);
     let mut last_analyzed = 0;

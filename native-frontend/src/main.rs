@@ -13,6 +13,21 @@ use parterre_native::zeroizing_alloc::ZeroizingAllocator;
 #[global_allocator]
 static ALLOCATOR: ZeroizingAllocator = ZeroizingAllocator::new();
 
+/// Each net runs on one thread unless the user says otherwise. The runtime
+/// already uses both cores by pipelining (detection of the next frame beside
+/// the face nets of this one); candle splitting every op over the same cores
+/// on top of that made frames slower and their lives longer (measured in the
+/// README). Candle reads its thread count only from `RAYON_NUM_THREADS`, on
+/// every op.
+#[allow(unsafe_code)]
+fn one_thread_per_net() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: called first thing in `main`, before any thread exists, so
+        // nothing can read the environment while it changes.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") }
+    }
+}
+
 fn wiped_bytes() -> u64 {
     ALLOCATOR.wiped_bytes()
 }
@@ -41,6 +56,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    one_thread_per_net();
     let cli = Cli::parse();
     let stop = Arc::new(AtomicBool::new(false));
     let on_signal = Arc::clone(&stop);

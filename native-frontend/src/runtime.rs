@@ -7,14 +7,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{RecvTimeoutError, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, TrySendError};
 use parterre_core::{
-    Analyzer, AnonymousTraits, Capture, Clock, CoreError, FramePool, MemoryAudit, MonotonicClock, PermanenceReport,
-    PoolConfig, StageTiming, TraitSet, Watchdog,
+    Analyzer, AnonymousTraits, Capture, Clock, CoreError, FramePool, Lease, MemoryAudit, MonotonicClock, Observation,
+    PermanenceReport, PoolConfig, StageTiming, TraitSet, Watchdog,
 };
+use parterre_vision::analyzer::FaceAnalyzer;
 
 use crate::error::NativeError;
 use crate::source::FrameSource;
+
+mod pipeline;
 
 /// How the runtime is set up.
 #[derive(Debug, Clone, Copy)]
@@ -88,12 +91,76 @@ pub struct Runtime {
     stats: Arc<Mutex<RuntimeStats>>,
     stop: Arc<AtomicBool>,
     capture: Option<JoinHandle<()>>,
-    analysis: Option<JoinHandle<()>>,
+    analysis: Vec<JoinHandle<()>>,
     watchdog: Option<Watchdog>,
 }
 
 fn lock(stats: &Mutex<RuntimeStats>) -> std::sync::MutexGuard<'_, RuntimeStats> {
     stats.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What every analysis thread shares with the runtime.
+#[derive(Clone)]
+struct Worker {
+    pool: FramePool,
+    stats: Arc<Mutex<RuntimeStats>>,
+    stop: Arc<AtomicBool>,
+    traits: TraitSet,
+    /// Longest wait: short, so what the analyzer keeps between frames is
+    /// wiped by its deadline, like the watchdog does for frames.
+    tick: Duration,
+}
+
+/// What an analysis thread does after looking for a frame.
+enum Next {
+    /// Analyze this one.
+    Frame(Lease),
+    /// Nothing yet: look again.
+    Wait,
+    /// The capture thread is gone.
+    End,
+}
+
+impl Worker {
+    fn running(&self) -> bool {
+        !self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Waits for the analyzer's next start (`next_start_us`, its compute
+    /// budget) and a new frame, at most one tick, then leases the newest.
+    fn next_frame(&self, ready_rx: &Receiver<()>, next_start_us: u64) -> Next {
+        let wait_us = next_start_us.saturating_sub(self.pool.clock().now_us());
+        if wait_us > 0 {
+            thread::sleep(self.tick.min(Duration::from_micros(wait_us)));
+            return Next::Wait;
+        }
+        match ready_rx.recv_timeout(self.tick) {
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Next::End,
+        }
+        self.pool.lease_newest().map_or(Next::Wait, Next::Frame)
+    }
+
+    /// Counts one analysis' outcome; false when the runtime must stop.
+    fn record<A: Analyzer>(&self, result: Result<Observation, A::Error>, analysis_ms: f64) -> bool {
+        let mut stats = lock(&self.stats);
+        stats.last_analysis_ms = analysis_ms;
+        match result {
+            Ok(observation) if observation.unchanged => stats.skipped += 1,
+            Ok(observation) => {
+                stats.analyzed += 1;
+                stats.last_traits = Some(observation.traits(self.traits));
+                stats.last_faces = observation.faces.len();
+                stats.last_stages = observation.stages;
+            }
+            Err(error) if is_expired(&error) || A::budget_spent(&error) => stats.expired += 1,
+            Err(error) => {
+                stats.failure = Some(error.to_string());
+                return false;
+            }
+        }
+        true
+    }
 }
 
 impl Runtime {
@@ -109,8 +176,9 @@ impl Runtime {
     /// Starts capturing from `source` and analyzing with the analyzer that
     /// `make` builds for the runtime's pool (an analyzer that checks
     /// deadlines, such as vision's `FaceAnalyzer`, must share the pool's clock).
+    /// One analysis thread.
     pub fn start_with<S, A>(
-        mut source: S,
+        source: S,
         make: impl FnOnce(&FramePool) -> Result<A, NativeError>,
         config: RuntimeConfig,
     ) -> Result<Self, NativeError>
@@ -118,13 +186,69 @@ impl Runtime {
         S: FrameSource + 'static,
         A: Analyzer + Send + 'static,
     {
+        Self::launch(source, config, make, |mut analyzer: A, worker, ready_rx| {
+            let thread = spawn("parterre-analysis", move || {
+                while worker.running() {
+                    analyzer.wipe_expired();
+                    let lease = match worker.next_frame(&ready_rx, analyzer.next_start_us()) {
+                        Next::Frame(lease) => lease,
+                        Next::Wait => continue,
+                        Next::End => break,
+                    };
+                    let started = Instant::now();
+                    let result = analyzer.analyze(&lease);
+                    lease.release();
+                    lock(&worker.stats).settings = analyzer.settings();
+                    if !worker.record::<A>(result, started.elapsed().as_secs_f64() * 1_000.0) {
+                        break;
+                    }
+                }
+                analyzer.wipe_all();
+                lock(&worker.stats).derived_report = analyzer.derived_permanence();
+            })?;
+            Ok(vec![thread])
+        })
+    }
+
+    /// Like [`Runtime::start_with`] for vision's `FaceAnalyzer`, on two
+    /// analysis threads, one frame apart: one finds the faces of frame n + 1
+    /// while the other reads the faces of frame n (the analyzer's two halves).
+    /// Each frame stays leased from its detection to the end of its reading.
+    /// While both slots of the default pool are leased, capture drops frames
+    /// rather than keep a third waiting: a slot freed by the reader is written
+    /// within one frame period, about when the finder wants its next frame.
+    pub fn start_pipelined<S>(
+        source: S,
+        make: impl FnOnce(&FramePool) -> Result<FaceAnalyzer, NativeError>,
+        config: RuntimeConfig,
+    ) -> Result<Self, NativeError>
+    where
+        S: FrameSource + 'static,
+    {
+        Self::launch(source, config, make, |analyzer, worker, ready_rx| {
+            let (finder, reader) = analyzer.into_halves();
+            pipeline::spawn_halves(finder, reader, worker, ready_rx)
+        })
+    }
+
+    /// The pool, the watchdog and the capture thread; `analysis` starts the
+    /// analysis threads on what `make` builds.
+    fn launch<S, T>(
+        mut source: S,
+        config: RuntimeConfig,
+        make: impl FnOnce(&FramePool) -> Result<T, NativeError>,
+        analysis: impl FnOnce(T, Worker, Receiver<()>) -> Result<Vec<JoinHandle<()>>, NativeError>,
+    ) -> Result<Self, NativeError>
+    where
+        S: FrameSource + 'static,
+    {
         let pool_config = PoolConfig {
             slot_capacity_bytes: source.max_layout().to_packed().len_bytes(),
             ..config.pool
         };
         let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
         let pool = FramePool::new(pool_config, clock)?;
-        let mut analyzer = make(&pool)?;
+        let analyzer = make(&pool)?;
         let watchdog = Watchdog::spawn(pool.clone(), config.watchdog_period_ms)?;
         let stats = Arc::new(Mutex::new(RuntimeStats::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -172,60 +296,24 @@ impl Runtime {
             })?
         };
 
-        let analysis = {
-            let (pool, stats, stop) = (pool.clone(), Arc::clone(&stats), Arc::clone(&stop));
-            let traits = config.traits;
-            // Waits stay short so what the analyzer keeps between frames is
-            // wiped by its deadline, like the watchdog does for frames.
-            let tick = Duration::from_millis(config.watchdog_period_ms.max(1));
-            spawn("parterre-analysis", move || {
-                while !stop.load(Ordering::SeqCst) {
-                    analyzer.wipe_expired();
-                    // The analyzer's own compute budget: not before its next start.
-                    let wait_us = analyzer.next_start_us().saturating_sub(pool.clock().now_us());
-                    if wait_us > 0 {
-                        thread::sleep(tick.min(Duration::from_micros(wait_us)));
-                        continue;
-                    }
-                    match ready_rx.recv_timeout(tick) {
-                        Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => break,
-                    }
-                    let Some(lease) = pool.lease_newest() else { continue };
-                    let started = Instant::now();
-                    let result = analyzer.analyze(&lease);
-                    lease.release();
-                    let mut stats = lock(&stats);
-                    stats.last_analysis_ms = started.elapsed().as_secs_f64() * 1_000.0;
-                    stats.settings = analyzer.settings();
-                    match result {
-                        Ok(observation) if observation.unchanged => stats.skipped += 1,
-                        Ok(observation) => {
-                            stats.analyzed += 1;
-                            stats.last_traits = Some(observation.traits(traits));
-                            stats.last_faces = observation.faces.len();
-                            stats.last_stages = observation.stages;
-                        }
-                        Err(error) if is_expired(&error) || A::budget_spent(&error) => stats.expired += 1,
-                        Err(error) => {
-                            stats.failure = Some(error.to_string());
-                            break;
-                        }
-                    }
-                }
-                analyzer.wipe_all();
-                lock(&stats).derived_report = analyzer.derived_permanence();
-            })?
+        let worker = Worker {
+            pool: pool.clone(),
+            stats: Arc::clone(&stats),
+            stop: Arc::clone(&stop),
+            traits: config.traits,
+            tick: Duration::from_millis(config.watchdog_period_ms.max(1)),
         };
-
-        Ok(Self {
+        let mut runtime = Self {
             pool,
             stats,
             stop,
             capture: Some(capture),
-            analysis: Some(analysis),
+            analysis: Vec::new(),
             watchdog: Some(watchdog),
-        })
+        };
+        // On an error here, dropping `runtime` stops the capture thread and wipes.
+        runtime.analysis = analysis(analyzer, worker, ready_rx)?;
+        Ok(runtime)
     }
 
     /// The pool the runtime feeds: for reports and audits.
@@ -240,9 +328,7 @@ impl Runtime {
 
     /// True once both threads have ended (the source ran out or failed).
     pub fn is_finished(&self) -> bool {
-        [&self.capture, &self.analysis]
-            .into_iter()
-            .all(|thread| thread.as_ref().is_none_or(JoinHandle::is_finished))
+        self.capture.iter().chain(&self.analysis).all(JoinHandle::is_finished)
     }
 
     /// Stops both threads, wipes every frame, and returns the numbers.
@@ -258,11 +344,16 @@ impl Runtime {
     fn shutdown(&mut self) -> Result<(), NativeError> {
         self.stop.store(true, Ordering::SeqCst);
         let mut panicked = Vec::new();
-        for (name, thread) in [("capture", self.capture.take()), ("analysis", self.analysis.take())] {
-            if let Some(thread) = thread {
-                if thread.join().is_err() {
-                    panicked.push(name);
-                }
+        let analysis = self.analysis.drain(..).map(|thread| ("analysis", thread));
+        for (name, thread) in self
+            .capture
+            .take()
+            .map(|thread| ("capture", thread))
+            .into_iter()
+            .chain(analysis)
+        {
+            if thread.join().is_err() && !panicked.contains(&name) {
+                panicked.push(name);
             }
         }
         drop(self.watchdog.take());

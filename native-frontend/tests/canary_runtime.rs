@@ -84,7 +84,9 @@ fn no_mark_outlives_its_budget_while_running_or_after_shutdown() {
         scans.summary.report.max_ms
     );
     assert_eq!(stats.failure, None);
-    assert_eq!(stats.captured + stats.dropped, frames_per_burst * bursts);
+    // A frame the pool drops (both slots leased) is offered again: every
+    // frame the camera makes is stored once.
+    assert_eq!(stats.captured, frames_per_burst * bursts);
     assert!(stats.analyzed > 0, "{stats:?}");
     let traits = stats.last_traits.as_ref().expect("traits");
     assert!(traits.face_present, "the analyzer found the face: it did real work");
@@ -106,7 +108,7 @@ fn a_camera_that_disappears_ends_the_run_cleanly_and_leaves_no_mark() {
         let summary = runtime.stop().expect("stopped without a panic");
         let failure = summary.stats.failure.as_deref().unwrap_or("");
         assert!(failure.contains("unplugged"), "{end:?}: {failure:?}");
-        assert_eq!(summary.stats.captured + summary.stats.dropped, frames, "{end:?}");
+        assert_eq!(summary.stats.captured, frames, "{end:?}");
         let write_failed = u64::from(end == End::LostMidFrame);
         assert_eq!(summary.report.ended.write_failed, write_failed, "{end:?}");
         assert_eq!(summary.audit, NO_RESIDUE, "{end:?}");

@@ -2,9 +2,9 @@
 //! check the privacy promise end to end (canary scans, permanence).
 //!
 //! `FaceAnalyzer::new` takes a pool, for its clock and budget, but
-//! `Runtime::start` makes its own pool from the source's frame size, so the
+//! the runtime makes its own pool from the source's frame size, so the
 //! analyzer is built on a stand-in pool first. Its clock is a [`RestartClock`]
-//! restarted just before `Runtime::start` creates the runtime's clock: the two
+//! restarted just before the runtime creates its clock: the two
 //! origins differ by the microseconds between, and the analyzer's clock is the
 //! one ahead, so it sees every deadline a little early, never late.
 
@@ -42,8 +42,8 @@ impl Clock for RestartClock {
     }
 }
 
-/// Starts `source` → runtime → the default `FaceAnalyzer` (weights from
-/// `models/`, which `cargo xtask test` converts first).
+/// Starts `source` → pipelined runtime → the default `FaceAnalyzer` (weights
+/// from `models/`, which `cargo xtask test` converts first).
 pub fn start_with_face_analyzer<S: FrameSource + 'static>(source: S, config: RuntimeConfig) -> Runtime {
     let clock = Arc::new(RestartClock {
         origin: Mutex::new(Instant::now()),
@@ -61,5 +61,7 @@ pub fn start_with_face_analyzer<S: FrameSource + 'static>(source: S, config: Run
     let analyzer = FaceAnalyzer::new(AnalyzerConfig::default(), &stand_in, models::loader(&dir)).expect("analyzer");
     drop(stand_in);
     clock.restart();
-    Runtime::start(source, analyzer, config).expect("runtime")
+    // The analyzer's two halves on two threads, as `parterre camera` and
+    // `parterre bench` run it.
+    Runtime::start_pipelined(source, |_| Ok(analyzer), config).expect("runtime")
 }
