@@ -1,6 +1,7 @@
 //! The whole per-frame analysis, capture → traits, single-threaded (xtask
 //! bench sets RAYON_NUM_THREADS=1), on 640x480 crops of the reference
-//! package's demo photos with one face and with four (`benches/fixtures`).
+//! package's demo photos with one face and with four (`benches/fixtures`),
+//! and on the one-face scene as a 1280x720 camera would show it.
 //! Each iteration captures the frame into a pool, leases it, runs
 //! `FaceAnalyzer` and releases the lease, as the runtime does.
 //!
@@ -16,8 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use parterre_benches::{fixture_frame, model_weights};
-use parterre_core::{Analyzer, FramePool, MonotonicClock, Observation, PixelFormat, PoolConfig, TraitSet};
+use parterre_benches::{fixture_frame, fixture_frame_720p, model_weights};
+use parterre_core::{Analyzer, FrameBuffer, FramePool, MonotonicClock, Observation, PixelFormat, PoolConfig, TraitSet};
 use parterre_vision::analyzer::{AnalyzerConfig, DetectorChoice, FaceAnalyzer};
 use parterre_vision::{LandmarkModel, TinyOptions, VisionError};
 
@@ -47,14 +48,30 @@ fn median_us(mut values: Vec<u64>) -> u64 {
 }
 
 fn analyzer(c: &mut Criterion) {
-    let mut group = c.benchmark_group("analyzer_640x480");
-    group.sample_size(20).measurement_time(Duration::from_secs(8));
     let mut stage_lines = Vec::new();
-    for (frame_name, label, faces) in [
-        ("one_face_640x480", "one_face", 1),
-        ("four_faces_640x480", "four_faces", 4),
-    ] {
-        let frame = fixture_frame(frame_name);
+    let at_640x480 = [
+        ("one_face", fixture_frame("one_face_640x480"), 1),
+        ("four_faces", fixture_frame("four_faces_640x480"), 4),
+    ];
+    chain_group(c, "analyzer_640x480", &at_640x480, &mut stage_lines);
+    let at_1280x720 = [("one_face", fixture_frame_720p("one_face_640x480"), 1)];
+    chain_group(c, "analyzer_1280x720", &at_1280x720, &mut stage_lines);
+    for line in stage_lines {
+        eprintln!("stages {line}");
+    }
+}
+
+/// One criterion group: every frame under both configurations.
+fn chain_group(
+    c: &mut Criterion,
+    group_name: &str,
+    frames: &[(&str, FrameBuffer, usize)],
+    stage_lines: &mut Vec<String>,
+) {
+    let mut group = c.benchmark_group(group_name);
+    group.sample_size(20).measurement_time(Duration::from_secs(8));
+    for (label, frame, faces) in frames {
+        let faces = *faces;
         let view = frame.view().expect("frame");
         let (layout, pixels) = (view.layout(), view.pixels());
         for (config_name, config) in [("as_reference", as_reference()), ("default", AnalyzerConfig::default())] {
@@ -99,7 +116,7 @@ fn analyzer(c: &mut Criterion) {
                 })
                 .collect();
             stage_lines.push(format!(
-                "{label}_{config_name}: {} (ms, medians of {}); {} analyses outlasted the budget",
+                "{group_name}/{label}_{config_name}: {} (ms, medians of {}); {} analyses outlasted the budget",
                 stages.join(", "),
                 runs.len(),
                 spent.get()
@@ -107,9 +124,6 @@ fn analyzer(c: &mut Criterion) {
         }
     }
     group.finish();
-    for line in stage_lines {
-        eprintln!("stages {line}");
-    }
 }
 
 criterion_group!(benches, analyzer);

@@ -61,6 +61,49 @@ pub fn fixture_frame(name: &str) -> parterre_core::FrameBuffer {
     buffer
 }
 
+/// A 640x480 fixture frame as a 1280x720 camera would show the same scene:
+/// scaled by 1.5 (bilinear) to 960x720 and centred between grey bars, so the
+/// 720p benchmark sees the same face, larger, with more pixels to capture
+/// and resize.
+pub fn fixture_frame_720p(name: &str) -> parterre_core::FrameBuffer {
+    const WIDTH_PX: usize = 1280;
+    const HEIGHT_PX: usize = 720;
+    const SCALED_WIDTH_PX: usize = 960;
+    let source = fixture_frame(name);
+    let view = source.view().unwrap_or_else(|| panic!("{name}: no frame"));
+    let (layout, pixels) = (view.layout(), view.pixels());
+    let (src_w, src_h) = (layout.width_px as usize, layout.height_px as usize);
+    assert_eq!((src_w, src_h), (640, 480), "{name}: expected a 640x480 fixture");
+    let at = |x: usize, y: usize, c: usize| f32::from(pixels[y * layout.stride_bytes + x * 3 + c]);
+    let mut out = vec![128u8; WIDTH_PX * HEIGHT_PX * 3];
+    let left_px = (WIDTH_PX - SCALED_WIDTH_PX) / 2;
+    for y in 0..HEIGHT_PX {
+        // Pixel centres mapped back into the source, as image resamplers do.
+        let sy = ((y as f32 + 0.5) * src_h as f32 / HEIGHT_PX as f32 - 0.5).clamp(0.0, (src_h - 1) as f32);
+        let (y0, fy) = (sy as usize, sy.fract());
+        let y1 = (y0 + 1).min(src_h - 1);
+        for x in 0..SCALED_WIDTH_PX {
+            let sx = ((x as f32 + 0.5) * src_w as f32 / SCALED_WIDTH_PX as f32 - 0.5).clamp(0.0, (src_w - 1) as f32);
+            let (x0, fx) = (sx as usize, sx.fract());
+            let x1 = (x0 + 1).min(src_w - 1);
+            for c in 0..3 {
+                let top = at(x0, y0, c) * (1.0 - fx) + at(x1, y0, c) * fx;
+                let bottom = at(x0, y1, c) * (1.0 - fx) + at(x1, y1, c) * fx;
+                out[(y * WIDTH_PX + left_px + x) * 3 + c] = (top * (1.0 - fy) + bottom * fy).round() as u8;
+            }
+        }
+    }
+    let layout =
+        parterre_core::FrameLayout::packed(parterre_core::PixelFormat::Rgb8, WIDTH_PX as u32, HEIGHT_PX as u32)
+            .unwrap_or_else(|e| panic!("benchmark frame layout: {e}"));
+    let mut buffer = parterre_core::FrameBuffer::with_capacity(layout.len_bytes())
+        .unwrap_or_else(|e| panic!("benchmark frame: {e}"));
+    buffer
+        .write_from(layout, &out)
+        .unwrap_or_else(|e| panic!("benchmark frame: {e}"));
+    buffer
+}
+
 /// Width of the frame the model benchmarks run on (a webcam's 640x480).
 pub const MODEL_FRAME_WIDTH_PX: u32 = 640;
 /// Height of the frame the model benchmarks run on.
