@@ -6,7 +6,9 @@
 //! until its deadline (written + budget, at most 300 ms); releasing the lease,
 //! the deadline or the [`Watchdog`] wipes it. Every frame's life is measured
 //! into a [`PermanenceReport`]. Only [`AnonymousTraits`] (and the report) are
-//! `Serialize`: nothing else here can be sent anywhere.
+//! `Serialize`: nothing else here can be sent anywhere. Heap memory derived
+//! from a frame (resized tensors, crops) is wiped when freed by the
+//! [`zeroizing_alloc::ZeroizingAllocator`] each frontend installs.
 //!
 //! Must never depend on: candle or any vision code, cameras, browsers
 //! (web-sys, wasm-bindgen), files, the network, or any other parterre crate.
@@ -22,6 +24,7 @@ mod telemetry;
 mod thumbnail;
 pub mod traits;
 pub mod wire;
+pub mod zeroizing_alloc;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use clock::MonotonicClock;

@@ -25,7 +25,7 @@ use crate::error::NativeError;
 use crate::options::AnalyzerOptions;
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::source::{FrameSource, open_source};
-use crate::zeroizing_alloc;
+use parterre_core::zeroizing_alloc;
 
 /// Options of `parterre bench`.
 #[derive(Debug, Clone, clap::Args)]

@@ -20,6 +20,5 @@ pub mod options;
 pub mod probe;
 pub mod runtime;
 pub mod source;
-pub mod zeroizing_alloc;
 
 pub use error::NativeError;

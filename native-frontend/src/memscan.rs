@@ -22,7 +22,7 @@ use std::os::unix::fs::FileExt;
 use memchr::memmem::Finder;
 
 use crate::NativeError;
-use crate::zeroizing_alloc::wipe;
+use parterre_core::zeroizing_alloc::wipe;
 
 /// Bytes read from `/proc/self/mem` per `pread`.
 const CHUNK_BYTES: usize = 1 << 20;

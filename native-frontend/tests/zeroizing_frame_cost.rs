@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use parterre_core::{Analyzer, FrameLayout, FramePool, MonotonicClock, PixelFormat, PoolConfig};
-use parterre_native::zeroizing_alloc::ZeroizingAllocator;
+use parterre_core::zeroizing_alloc::ZeroizingAllocator;
 use parterre_vision::analyzer::{AnalyzerConfig, FaceAnalyzer};
 
 #[global_allocator]

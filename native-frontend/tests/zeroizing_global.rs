@@ -6,7 +6,7 @@
 
 mod freed_marker;
 
-use parterre_native::zeroizing_alloc::ZeroizingAllocator;
+use parterre_core::zeroizing_alloc::ZeroizingAllocator;
 
 #[global_allocator]
 static ALLOC: ZeroizingAllocator = ZeroizingAllocator::new();

@@ -22,6 +22,16 @@ use std::sync::Arc;
 
 use wasm_bindgen::prelude::{JsError, wasm_bindgen};
 
+/// Every heap block is wiped when freed, as in the native binary: the
+/// analysis derives heap data from each frame (resized input tensors, face
+/// crops), and wasm memory keeps freed blocks, never shrinking, for the
+/// life of the worker. Only on wasm32: on the host (this crate's tests) the
+/// test harness keeps its own allocator.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: parterre_core::zeroizing_alloc::ZeroizingAllocator =
+    parterre_core::zeroizing_alloc::ZeroizingAllocator::new();
+
 pub use crate::clock::PerformanceClock;
 pub use crate::error::WasmError;
 pub use crate::options::{PresetOption, WebOptions};

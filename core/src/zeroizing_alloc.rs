@@ -238,6 +238,7 @@ mod tests {
 
     /// Median nanoseconds of allocating `size_bytes` through `alloc`,
     /// filling the block as its owner would, and freeing it.
+    #[allow(clippy::disallowed_methods)] // a measurement of wall time, never a check
     fn median_cycle_ns(alloc: &impl GlobalAlloc, size_bytes: usize) -> u128 {
         let layout = Layout::from_size_align(size_bytes, 16).expect("layout");
         let mut times_ns: Vec<u128> = (0..501)
@@ -258,7 +259,7 @@ mod tests {
     }
 
     /// The figure for the README: run with
-    /// `cargo test --release -p parterre-native --lib zeroizing_alloc -- --ignored --nocapture`.
+    /// `cargo test --release -p parterre-core --lib zeroizing_alloc -- --ignored --nocapture`.
     #[test]
     #[ignore = "a measurement, not a check"]
     fn measure_the_cost_of_wiping() {
