@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
-use parterre_native::demo::{self, DemoArgs};
 use parterre_core::zeroizing_alloc::ZeroizingAllocator;
+use parterre_native::demo::{self, DemoArgs};
 
 /// Every heap block is wiped when freed: resized tensors and crops made from
 /// a frame do not linger in freed memory (cost: `parterre bench`).

@@ -17,10 +17,10 @@ use std::thread;
 use std::time::Duration;
 
 use parterre_core::MemoryAudit;
+use parterre_core::zeroizing_alloc::ZeroizingAllocator;
 use parterre_native::memscan::scan_process_memory;
 use parterre_native::runtime::RuntimeConfig;
 use parterre_native::source::FrameSource;
-use parterre_core::zeroizing_alloc::ZeroizingAllocator;
 
 use support::canary_camera::{CanaryCamera, End};
 use support::{face_runtime, fresh_seed, needles};

@@ -7,9 +7,9 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use parterre_core::zeroizing_alloc::wipe;
 use parterre_core::{FrameBuffer, FrameLayout, PixelFormat};
 use parterre_native::memscan::{Needle, canary, scan_process_memory};
-use parterre_core::zeroizing_alloc::wipe;
 use parterre_vision::TinyFaceDetector;
 
 const MARKER_BYTES: usize = 64;

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parterre_core::{Analyzer, FrameLayout, FramePool, MonotonicClock, PixelFormat, PoolConfig};
 use parterre_core::zeroizing_alloc::ZeroizingAllocator;
+use parterre_core::{Analyzer, FrameLayout, FramePool, MonotonicClock, PixelFormat, PoolConfig};
 use parterre_vision::analyzer::{AnalyzerConfig, FaceAnalyzer};
 
 #[global_allocator]
