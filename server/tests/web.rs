@@ -16,6 +16,17 @@ use common::*;
 use parterre_server::{config::Settings, webinar::Context};
 use serde_json::Value;
 
+/// The traits a host can enable, as `TraitSet` names them.
+const TRAIT_NAMES: [&str; 7] = [
+    "expression",
+    "age",
+    "gender",
+    "glasses",
+    "beard",
+    "head_pose",
+    "attention",
+];
+
 /// A secret beside the served directories, reachable only by escaping them.
 const SECRET: &[u8] = b"TOP-SECRET-4f7a";
 /// The start of every WebAssembly module, and not UTF-8 safe to mangle.
@@ -227,15 +238,7 @@ async fn webinar_json(server: &parterre_server::server::RunningServer) -> Value 
 
 #[tokio::test]
 async fn the_webinar_tells_the_page_what_the_host_enabled() {
-    let all = [
-        "expression",
-        "age",
-        "gender",
-        "glasses",
-        "beard",
-        "head_pose",
-        "attention",
-    ];
+    let all = TRAIT_NAMES;
     for (context, budget_ms, expected_budget_ms) in [
         (Context::General, None, 300),
         (Context::Workplace, NonZeroU32::new(120), 120),
@@ -276,15 +279,7 @@ async fn the_viewer_page_admits_its_worker_and_the_panel_stays_strict() {
     for id in ["consent", "accept", "decline", "stop", "privacy", "stage"] {
         assert!(html.contains(&format!("id=\"{id}\"")), "the page lacks #{id}");
     }
-    for value in [
-        "expression",
-        "age",
-        "gender",
-        "glasses",
-        "beard",
-        "head_pose",
-        "attention",
-    ] {
+    for value in TRAIT_NAMES {
         assert!(
             html.contains(&format!("name=\"trait\" value=\"{value}\"")),
             "no checkbox for {value}"

@@ -10,10 +10,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use cargo_metadata::MetadataCommand;
 
 use crate::parity::{check_node, ensure_packages};
-use crate::run::cargo;
+use crate::run::{cargo, target_dir};
 use crate::server_assets;
 
 /// The test folder, relative to the project root.
@@ -29,12 +28,7 @@ pub fn test() -> Result<()> {
     // The panel's charting library is embedded into the binary at build time.
     server_assets::ensure()?;
     cargo(&["build", "--package", "parterre-server", "--bin", "parterre-server"])?;
-    let target_dir = MetadataCommand::new()
-        .no_deps()
-        .exec()
-        .context("running cargo metadata")?
-        .target_directory
-        .into_std_path_buf();
+    let target_dir = target_dir()?;
     let server = target_dir.join("debug").join("parterre-server");
     let output = target_dir.join("browser-tests");
     // Stale screenshots from an earlier run would pass for this run's.

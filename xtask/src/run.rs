@@ -14,6 +14,16 @@ pub fn project_root() -> Result<PathBuf> {
         .context("xtask has no parent directory")
 }
 
+/// Where cargo puts what it builds (`CARGO_TARGET_DIR` or `target/`).
+pub fn target_dir() -> Result<PathBuf> {
+    Ok(cargo_metadata::MetadataCommand::new()
+        .no_deps()
+        .exec()
+        .context("running cargo metadata")?
+        .target_directory
+        .into_std_path_buf())
+}
+
 /// Runs cargo with `args`, failing if it fails.
 pub fn cargo(args: &[&str]) -> Result<()> {
     cargo_with_env(args, &[])

@@ -15,9 +15,8 @@ use std::process::Command;
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use cargo_metadata::MetadataCommand;
 
-use crate::run::{cargo, ensure_wasm_target};
+use crate::run::{cargo, ensure_wasm_target, target_dir};
 
 const CRATE: &str = "parterre-wasm";
 const TARGET: &str = "wasm32-unknown-unknown";
@@ -39,12 +38,7 @@ const WASM_OPT_FEATURES: [&str; 7] = [
 pub fn build_web(negative_control: bool) -> Result<PathBuf> {
     ensure_wasm_target()?;
     let bindgen = ensure_bindgen(&locked_version("wasm-bindgen")?)?;
-    let target_dir = MetadataCommand::new()
-        .no_deps()
-        .exec()
-        .context("running cargo metadata")?
-        .target_directory
-        .into_std_path_buf();
+    let target_dir = target_dir()?;
     let (build_dir, out_dir) = match negative_control {
         false => (target_dir.clone(), target_dir.join("web")),
         true => (
