@@ -4,8 +4,13 @@
 // closes the browser's frame at once, analyzes, and posts only the result.
 // Frames arriving before the compute governor allows the next analysis are
 // closed unread: dropped, never queued. A 30 ms timer sweeps whatever outlives
-// its permanence budget. See wasm-frontend/src/lib.rs and the contract in
-// issue 7 for the messages.
+// its permanence budget.
+//
+// Messages from the page (server/assets/viewer.js): {type: "start", options,
+// capture: "track", track | readable} or {..., capture: "canvas"} then
+// {type: "bitmap", bitmap} per frame, and {type: "stop"}. To the page:
+// "ready", "result" (the analysis report: traits, timings, settings; never
+// pixels), "permanence", "stopped", "error".
 
 import init, { requiredModels, WorkerAnalyzer } from "/web/pkg/parterre_wasm.js";
 
@@ -86,7 +91,7 @@ function due() {
 }
 
 // The camera's frames: the track's own processor when the track could be
-// transferred (the contract's form), or the stream of a processor the page
+// transferred (the standard form), or the stream of a processor the page
 // made, transferred instead (Chromium 156 cannot transfer a MediaStreamTrack
 // to a worker, but can transfer a ReadableStream).
 function videoFrames(message) {
