@@ -99,28 +99,17 @@ pub fn wipe(bytes: &mut [u8]) {
 
 /// Makes the stores to `block` observable: an empty assembly block that may
 /// read memory through the pointer.
-#[cfg(any(
-    target_arch = "x86_64",
-    target_arch = "x86",
-    target_arch = "aarch64",
-    target_arch = "arm",
-    target_arch = "riscv64"
-))]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 fn keep_stores(block: *mut u8) {
     // SAFETY: the assembly is empty: it reads nothing, writes nothing, and
     // leaves the stack and flags alone; only the compiler must assume it reads.
     unsafe { std::arch::asm!("/* {0} */", in(reg) block, options(nostack, preserves_flags, readonly)) };
 }
 
-/// Where this crate has no `asm!` barrier: `black_box`, which the compiler
-/// treats the same way (its documentation only promises best effort).
-#[cfg(not(any(
-    target_arch = "x86_64",
-    target_arch = "x86",
-    target_arch = "aarch64",
-    target_arch = "arm",
-    target_arch = "riscv64"
-)))]
+/// Elsewhere (wasm32 among them, which has no stable `asm!`): `black_box`,
+/// which the compiler treats the same way (its documentation only promises
+/// best effort).
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 fn keep_stores(block: *mut u8) {
     std::hint::black_box(block);
 }
