@@ -37,11 +37,20 @@ fn add_window_row(out: &mut [f32], rows: [&[f32]; 3], taps: &[[f32; 3]; 3]) {
     }
 }
 
+/// The larger of two finite values. `f32::max` must return the operand that
+/// is not NaN, which wasm's `f32x4.max` does not do, so on wasm32 the loops
+/// using it stayed scalar (calls to `fmaxf`); a plain comparison becomes
+/// `f32x4.pmax` there and `vmaxps` on x86. Activations here are never NaN.
+#[inline(always)]
+fn max_f32(a: f32, b: f32) -> f32 {
+    if a > b { a } else { b }
+}
+
 /// Leaky ReLU with slope 0.1, in place.
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn leaky_in_place(values: &mut [f32]) {
     for v in values {
-        *v = v.max(0.1 * *v);
+        *v = max_f32(*v, 0.1 * *v);
     }
 }
 
@@ -224,7 +233,7 @@ impl BiasLeaky {
 fn add_leaky_in_place(values: &mut [f32], bias: f32) {
     for v in values {
         let x = *v + bias;
-        *v = x.max(0.1 * x);
+        *v = max_f32(x, 0.1 * x);
     }
 }
 
@@ -264,7 +273,7 @@ pub struct MaxPool2x2Same {
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn max_rows(out: &mut [f32], top: &[f32], bottom: &[f32]) {
     for ((o, t), b) in out.iter_mut().zip(top).zip(bottom) {
-        *o = t.max(*b);
+        *o = max_f32(*t, *b);
     }
 }
 
@@ -272,7 +281,7 @@ fn max_rows(out: &mut [f32], top: &[f32], bottom: &[f32]) {
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn max_into(acc: &mut [f32], other: &[f32]) {
     for (a, b) in acc.iter_mut().zip(other) {
-        *a = a.max(*b);
+        *a = max_f32(*a, *b);
     }
 }
 
@@ -284,11 +293,11 @@ fn max_pairs(out: &mut [f32], row: &[f32], stride: usize) {
     let whole = if stride == 2 { width / 2 } else { width - 1 };
     if stride == 2 {
         for (o, pair) in out.iter_mut().zip(row.chunks_exact(2)) {
-            *o = pair[0].max(pair[1]);
+            *o = max_f32(pair[0], pair[1]);
         }
     } else {
         for ((o, a), b) in out.iter_mut().zip(row).zip(&row[1..]) {
-            *o = a.max(*b);
+            *o = max_f32(*a, *b);
         }
     }
     for (o, &edge) in out[whole..].iter_mut().zip(&row[width - 1..]) {
