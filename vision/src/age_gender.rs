@@ -21,6 +21,7 @@ use parterre_core::{BoxPx, FrameView};
 use crate::error::VisionError;
 use crate::expression::face_input;
 use crate::landmarks::feature_extractor::{InputConv, SeparableConv};
+use crate::layers::relu;
 
 /// Channels the trunk hands to the heads.
 const FEATURES: usize = 512;
@@ -104,8 +105,8 @@ impl ReductionBlock {
 
 impl Module for ReductionBlock {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let input = if self.activate_input { xs.relu()? } else { xs.clone() };
-        let out = self.separable_conv0.forward(&input)?.relu()?;
+        let input = if self.activate_input { relu(xs)? } else { xs.clone() };
+        let out = relu(&self.separable_conv0.forward(&input)?)?;
         let out = max_pool_same_3x3_s2(&self.separable_conv1.forward(&out)?)?;
         out + self.expansion_conv.forward(xs)?
     }
@@ -131,7 +132,7 @@ impl Module for MainBlock {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let mut out = xs.clone();
         for conv in &self.convs {
-            out = conv.forward(&out.relu()?)?;
+            out = conv.forward(&relu(&out)?)?;
         }
         out + xs
     }
@@ -198,7 +199,7 @@ impl Module for AgeGenderNet {
     /// `[n, 3, 112, 112]` normalized input → `[n, 3]`: age in years, P(male),
     /// P(female).
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let mut out = self.conv_in.forward(xs)?.relu()?;
+        let mut out = relu(&self.conv_in.forward(xs)?)?;
         for block in &self.entry_reductions {
             out = block.forward(&out)?;
         }
@@ -206,7 +207,7 @@ impl Module for AgeGenderNet {
             out = block.forward(&out)?;
         }
         out = self.exit_reduction.forward(&out)?;
-        out = self.exit_conv.forward(&out)?.relu()?;
+        out = relu(&self.exit_conv.forward(&out)?)?;
         let features = out.avg_pool2d_with_stride(POOL, 2)?.flatten_from(1)?;
         let age = self.age.forward(&features)?;
         let gender = candle_nn::ops::softmax_last_dim(&self.gender.forward(&features)?)?;

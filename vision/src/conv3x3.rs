@@ -261,6 +261,35 @@ impl InplaceOp1 for BiasLeaky {
     }
 }
 
+/// ReLU into a fresh tensor. candle's own computes `f32::max`, which stays
+/// scalar on wasm32 (see [`max_f32`]); the landmark and classifier nets
+/// apply it after every convolution.
+#[derive(Debug, Clone, Copy)]
+pub struct Relu;
+
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn relu_into(out: &mut [f32], values: &[f32]) {
+    for (o, &v) in out.iter_mut().zip(values) {
+        *o = max_f32(v, 0.0);
+    }
+}
+
+impl CustomOp1 for Relu {
+    fn name(&self) -> &'static str {
+        "relu"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("relu input must be contiguous")
+        };
+        let values = &storage.as_slice::<f32>()?[start..end];
+        let mut out = vec![0f32; values.len()];
+        relu_into(&mut out, values);
+        Ok((CpuStorage::F32(out), layout.shape().clone()))
+    }
+}
+
 /// 2x2 max pooling with TF's `same` padding (bottom and right): `ceil(n /
 /// stride)` cells a side. Written by hand: candle's pooling plus the padding
 /// copy cost several milliseconds on the first layer's 2.7 M values.
@@ -370,6 +399,21 @@ mod tests {
             .and_then(|t| t.pad_with_same(3, 0, pad(width)))
             .and_then(|t| t.max_pool2d_with_stride(2, stride))
             .expect("reference pool")
+    }
+
+    #[test]
+    fn relu_matches_candles() {
+        let xs = pattern((1, 3, 5, 7), 11);
+        let ours = xs.apply_op1_no_bwd(&Relu).expect("relu");
+        let reference = xs.relu().expect("relu");
+        assert_eq!(ours.dims(), reference.dims());
+        let (ours, reference): (Vec<f32>, Vec<f32>) = (
+            ours.flatten_all().expect("flat").to_vec1().expect("vec"),
+            reference.flatten_all().expect("flat").to_vec1().expect("vec"),
+        );
+        assert_eq!(ours, reference);
+        // The pattern has both signs, so the test would see a no-op.
+        assert!(ours.contains(&0.0) && ours.iter().any(|&v| v > 0.0));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
 
-use crate::conv3x3::{BiasLeaky, DepthwiseConv3x3, MaxPool2x2Same};
+use crate::conv3x3::{BiasLeaky, DepthwiseConv3x3, MaxPool2x2Same, Relu};
 
 /// Convolution weights in candle's layout `[out, in, k, k]` and the bias
 /// `[out]`, from `{prefix}/filters` and `{prefix}/bias`.
@@ -84,6 +84,11 @@ impl Module for SeparableConv {
 /// cells, padding at the bottom and right (see [`MaxPool2x2Same`]).
 pub fn max_pool_same(xs: &Tensor, stride: usize) -> Result<Tensor> {
     xs.contiguous()?.apply_op1_no_bwd(&MaxPool2x2Same { stride })
+}
+
+/// ReLU that vectorizes on wasm32 too (see `conv3x3::Relu`).
+pub fn relu(xs: &Tensor) -> Result<Tensor> {
+    xs.contiguous()?.apply_op1_no_bwd(&Relu)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 
 use crate::conv3x3::DepthwiseConv3x3;
+use crate::layers::relu;
 
 /// Side of every spatial kernel in these nets.
 const KERNEL: usize = 3;
@@ -172,16 +173,15 @@ impl DenseBlock {
 
 impl Module for DenseBlock {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let out1 = match &self.entry {
+        let out1 = relu(&match &self.entry {
             BlockEntry::Input(conv) => conv.forward(xs)?,
             BlockEntry::Separable(conv) => conv.forward(xs)?,
-        }
-        .relu()?;
+        })?;
         let mut sum = out1.clone();
         let mut input = out1;
         for conv in &self.rest {
             sum = (sum + conv.forward(&input)?)?;
-            input = sum.relu()?;
+            input = relu(&sum)?;
         }
         Ok(input)
     }
