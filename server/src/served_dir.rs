@@ -153,8 +153,13 @@ impl ServedDir {
         let file = dir.join(path);
         let gzip = accepts_gzip(request);
         let cache = Arc::clone(&self.gzipped);
+        let client_tag = request
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         // The runtime has no async file system: read (and compress) on the blocking pool.
-        let read = tokio::task::spawn_blocking(move || read_body(&file, gzip.then_some(&*cache))).await;
+        let read =
+            tokio::task::spawn_blocking(move || read_body(&file, gzip.then_some(&*cache), client_tag.as_deref())).await;
         let Ok(Some(Served { bytes, tag, gzipped })) = read else {
             return StatusCode::NOT_FOUND.into_response();
         };
@@ -173,9 +178,9 @@ impl ServedDir {
         if let Ok(value) = HeaderValue::from_str(&tag) {
             headers.insert(header::ETAG, value);
         }
-        if request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(tag.as_str()) {
+        let Some(bytes) = bytes else {
             return (StatusCode::NOT_MODIFIED, headers).into_response();
-        }
+        };
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         if gzipped {
@@ -215,46 +220,54 @@ fn accepts_gzip(request: &HeaderMap) -> bool {
         })
 }
 
-/// What goes out for one file: its bytes (gzipped or not) and entity tag.
+/// What goes out for one file: its bytes (gzipped or not), `None` when the
+/// client's copy is current, and its entity tag.
 struct Served {
-    bytes: Bytes,
+    bytes: Option<Bytes>,
     tag: String,
     gzipped: bool,
 }
 
 /// The file, gzipped through `cache` when one is given; `None` when it is
-/// not a regular file or cannot be read.
-fn read_body(path: &Path, cache: Option<&Mutex<HashMap<PathBuf, (String, Bytes)>>>) -> Option<Served> {
-    let (bytes, tag) = read_file(path)?;
-    let Some(cache) = cache else {
-        return Some(Served {
-            bytes: Bytes::from(bytes),
-            tag,
-            gzipped: false,
-        });
-    };
+/// not a regular file or cannot be read. The tag comes from the file's
+/// metadata, so a current client copy or a cached gzip costs no read.
+fn read_body(
+    path: &Path,
+    cache: Option<&Mutex<HashMap<PathBuf, (String, Bytes)>>>,
+    client_tag: Option<&str>,
+) -> Option<Served> {
+    let plain_tag = file_tag(path)?;
     // The gzipped version has its own tag: a cached plain copy must not
     // satisfy a request for the gzipped one, nor the other way round.
-    let gzip_tag = format!("{}-gz\"", tag.trim_end_matches('"'));
+    let tag = match cache {
+        Some(_) => format!("{}-gz\"", plain_tag.trim_end_matches('"')),
+        None => plain_tag,
+    };
+    let served = |bytes| {
+        Some(Served {
+            bytes,
+            tag: tag.clone(),
+            gzipped: cache.is_some(),
+        })
+    };
+    if client_tag == Some(tag.as_str()) {
+        return served(None);
+    }
+    let Some(cache) = cache else {
+        return served(Some(Bytes::from(std::fs::read(path).ok()?)));
+    };
     let cached = lock(cache)
         .get(path)
-        .filter(|(cached_tag, _)| *cached_tag == gzip_tag)
+        .filter(|(cached_tag, _)| *cached_tag == tag)
         .cloned();
-    let compressed = match cached {
-        Some((_, compressed)) => compressed,
-        None => {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            encoder.write_all(&bytes).ok()?;
-            let compressed = Bytes::from(encoder.finish().ok()?);
-            lock(cache).insert(path.to_path_buf(), (gzip_tag.clone(), compressed.clone()));
-            compressed
-        }
-    };
-    Some(Served {
-        bytes: compressed,
-        tag: gzip_tag,
-        gzipped: true,
-    })
+    if let Some((_, compressed)) = cached {
+        return served(Some(compressed));
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&std::fs::read(path).ok()?).ok()?;
+    let compressed = Bytes::from(encoder.finish().ok()?);
+    lock(cache).insert(path.to_path_buf(), (tag.clone(), compressed.clone()));
+    served(Some(compressed))
 }
 
 /// The cache's lock; a panic while holding it left no half-written entry.
@@ -262,17 +275,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The file's bytes and an entity tag from its size and modification time;
-/// `None` when it is not a regular file or cannot be read.
-fn read_file(path: &Path) -> Option<(Vec<u8>, String)> {
+/// An entity tag from the file's size and modification time; `None` when
+/// it is not a regular file.
+fn file_tag(path: &Path) -> Option<String> {
     let metadata = std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file)?;
     let modified_ns = metadata
         .modified()
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos());
-    let bytes = std::fs::read(path).ok()?;
-    Some((bytes, format!("\"{:x}-{modified_ns:x}\"", metadata.len())))
+    Some(format!("\"{:x}-{modified_ns:x}\"", metadata.len()))
 }
 
 #[cfg(test)]
