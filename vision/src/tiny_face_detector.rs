@@ -53,7 +53,8 @@ impl Default for TinyOptions {
 }
 
 impl TinyOptions {
-    fn validate(&self) -> std::result::Result<(), VisionError> {
+    /// Checks the input size and the score threshold.
+    pub(crate) fn validate(&self) -> std::result::Result<(), VisionError> {
         if !(128..=608).contains(&self.input_size_px) || self.input_size_px % 32 != 0 {
             return Err(VisionError::InvalidOption(format!(
                 "tiny detector input size must be 128 to 608 in steps of 32, not {}",

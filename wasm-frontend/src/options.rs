@@ -5,7 +5,7 @@
 //! `PoolConfig` (one slot, for the largest frame).
 
 use parterre_core::{MAX_BUDGET_MS, PixelFormat, PoolConfig, TraitSet};
-use parterre_vision::analyzer::{AnalyzerConfig, ModelFile, Preset};
+use parterre_vision::analyzer::{AnalyzerConfig, DetectorChoice, ModelFile, Preset};
 use parterre_vision::governor::GovernorConfig;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -34,6 +34,11 @@ pub struct WebOptions {
     pub budget_ms: u64,
     /// Share of one core the analysis may use.
     pub cpu_share: f64,
+    /// A fixed tiny detector input side (128 to 608 in steps of 32) with the
+    /// compute governor off, so every frame is analyzed as configured: the
+    /// browser's counterpart of `parterre bench --input-size`, for measuring
+    /// against native on the same work. Unset, the governor adapts the size.
+    pub detector_input_px: Option<usize>,
     /// Largest frame accepted; the frame slot is sized for it.
     pub max_width_px: u32,
     /// See `max_width_px`.
@@ -47,6 +52,7 @@ impl Default for WebOptions {
             preset: PresetOption::General,
             budget_ms: MAX_BUDGET_MS,
             cpu_share: GovernorConfig::default().cpu_share,
+            detector_input_px: None,
             max_width_px: 1280,
             max_height_px: 720,
         }
@@ -88,17 +94,25 @@ impl WebOptions {
     }
 
     /// The analyzer's configuration: the preset's, with these traits and
-    /// the compute governor at this CPU share.
+    /// the compute governor at this CPU share, or a fixed detector size.
     pub fn analyzer_config(&self) -> Result<AnalyzerConfig, WasmError> {
         let mut config = AnalyzerConfig::preset(match self.preset {
             PresetOption::General => Preset::General,
             PresetOption::Workplace => Preset::Workplace,
         });
         config.traits = self.trait_set()?;
-        config.governor = Some(GovernorConfig {
-            cpu_share: self.cpu_share,
-            ..GovernorConfig::default()
-        });
+        match (self.detector_input_px, &mut config.detector) {
+            (Some(side_px), DetectorChoice::Tiny(tiny)) => tiny.input_size_px = side_px,
+            (Some(_), DetectorChoice::Ssd(_)) => {
+                return Err(WasmError::Options("detector_input_px needs the tiny detector".into()));
+            }
+            (None, _) => {
+                config.governor = Some(GovernorConfig {
+                    cpu_share: self.cpu_share,
+                    ..GovernorConfig::default()
+                });
+            }
+        }
         config.validate().map_err(|e| WasmError::Options(e.to_string()))?;
         Ok(config)
     }
@@ -196,6 +210,16 @@ mod tests {
                 ..TraitSet::ALL
             }
         );
+        let fixed = WebOptions::parse(r#"{"detector_input_px":224}"#)
+            .expect("options")
+            .analyzer_config()
+            .expect("config");
+        assert_eq!(fixed.governor, None, "a fixed size analyzes every frame as configured");
+        assert!(
+            matches!(fixed.detector, DetectorChoice::Tiny(tiny) if tiny.input_size_px == 224),
+            "{:?}",
+            fixed.detector
+        );
         let defaults = WebOptions::parse("{}").expect("defaults");
         assert_eq!(defaults, WebOptions::default());
         assert_eq!(
@@ -227,6 +251,13 @@ mod tests {
             let error = options.pool_config().expect_err(json).to_string();
             assert!(error.to_lowercase().contains(reason), "{json}: {error}");
         }
+        let size = WebOptions::parse(r#"{"detector_input_px":230}"#).expect("parses");
+        assert!(
+            size.analyzer_config()
+                .expect_err("size 230")
+                .to_string()
+                .contains("steps of 32")
+        );
         let cpu = WebOptions::parse(r#"{"cpu_share":0}"#).expect("parses");
         assert!(
             cpu.analyzer_config()

@@ -105,6 +105,9 @@ impl AnalyzerConfig {
                 "attention cone angles must be 0 to 90 degrees, not {attention:?}"
             )));
         }
+        if let DetectorChoice::Tiny(options) = &self.detector {
+            options.validate()?;
+        }
         if let Some(governor) = &self.governor {
             governor.validate()?;
         }
