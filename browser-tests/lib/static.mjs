@@ -1,5 +1,5 @@
 // A tiny static file server for pages the tests bring themselves (the
-// face-api reference of the speed test): serves mapped folders read-only on
+// face-api reference of the speed test, and its frame-by-frame bench): serves mapped folders read-only on
 // an ephemeral loopback port, so the browser loads them over http like any
 // page, never from file://.
 import { createServer } from "node:http";
@@ -14,6 +14,8 @@ const CONTENT_TYPES = {
   ".json": "application/json",
   ".wasm": "application/wasm",
   ".bin": "application/octet-stream",
+  ".safetensors": "application/octet-stream",
+  ".y4m": "application/octet-stream",
 };
 
 /**

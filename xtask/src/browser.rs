@@ -22,6 +22,12 @@ const DEBIAN_CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Ensures Chromium, the Node packages and the server binary, then runs every browser test.
 pub fn test() -> Result<()> {
+    run_tests(TESTS_DIR, &[])
+}
+
+/// Runs `tests` (a test file or the whole folder) with `node --test`, with what they need ensured first and
+/// `env` added to the test environment.
+pub fn run_tests(tests: &str, env: &[(&str, &Path)]) -> Result<()> {
     let chromium = ensure_chromium()?;
     check_node()?;
     ensure_packages(Path::new(TESTS_DIR))?;
@@ -30,15 +36,15 @@ pub fn test() -> Result<()> {
     cargo(&["build", "--package", "parterre-server", "--bin", "parterre-server"])?;
     let target_dir = target_dir()?;
     let server = target_dir.join("debug").join("parterre-server");
-    let output = target_dir.join("browser-tests");
+    let output = output_dir()?;
     // Stale screenshots from an earlier run would pass for this run's.
     if output.exists() {
         std::fs::remove_dir_all(&output).with_context(|| format!("removing {}", output.display()))?;
     }
     let started = Instant::now();
-    eprintln!("$ node --test {TESTS_DIR}/");
+    eprintln!("$ node --test {tests}");
     let status = Command::new("node")
-        .args(["--test", &format!("{TESTS_DIR}/")])
+        .args(["--test", tests])
         .env("PARTERRE_SERVER_BIN", &server)
         .env("CHROMIUM_PATH", &chromium)
         .env("PARTERRE_BROWSER_OUT", &output)
@@ -46,6 +52,7 @@ pub fn test() -> Result<()> {
         .env("PARTERRE_WEB_DIR_NEGATIVE", target_dir.join("web-negative-control"))
         .env("PARTERRE_MODELS", std::path::absolute("models")?)
         .env("PARTERRE_FIXTURES_VIDEO", std::path::absolute("fixtures-video")?)
+        .envs(env.iter().copied())
         .status()
         .context("starting node")?;
     if !status.success() {
@@ -60,6 +67,11 @@ pub fn test() -> Result<()> {
         output.display()
     );
     Ok(())
+}
+
+/// Where the browser tests write screenshots and figures.
+pub fn output_dir() -> Result<PathBuf> {
+    Ok(target_dir()?.join("browser-tests"))
 }
 
 /// The Chromium binary: Debian's, or `chromium` on PATH; installed from Debian's packages when neither exists.

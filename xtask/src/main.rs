@@ -12,6 +12,7 @@ mod parity;
 mod run;
 mod server_assets;
 mod web;
+mod web_bench;
 
 use anyhow::{Context, Result, bail};
 
@@ -39,6 +40,9 @@ commands:
                 their medians, and a table against the reference (face-api in
                 Node, as for parity) timed on the same input before and after
                 criterion; --no-reference skips it, other ARGS go to criterion
+  bench-web     the browser against native on the same work: every frame of
+                the zoom video in a worker in headless Chromium and in
+                `parterre bench`, same detector sizes; fails above 2.5x
   layering      check crate docs and that dependencies point down only
   parity [ARGS] run the reference (face-api on TensorFlow.js, in Node) on its demo
                 photos into vision/tests/fixtures (npm ci when needed; ARGS go
@@ -64,6 +68,7 @@ fn main() -> Result<()> {
         "test" => test(),
         "build-all" => build_all(),
         "build-web" => build_web(),
+        "bench-web" => web_bench::run(),
         "ci" => ci(),
         "bench" => bench::run(&rest),
         "layering" => layering::check(),
