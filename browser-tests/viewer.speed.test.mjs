@@ -89,6 +89,35 @@ function countBy(values) {
   return counts;
 }
 
+/** The median time of each stage over `results` (analysis reports with `timing_ms`). */
+function stageMedians(results) {
+  const stages = {};
+  for (const stage of Object.keys(results.at(-1)?.timing_ms ?? {})) {
+    stages[stage] = median(results.map((r) => r.timing_ms?.[stage] ?? 0));
+  }
+  return stages;
+}
+
+/**
+ * Opens `pathname` of the static server in a fresh context, waits for the page's `global` to exist, and resolves
+ * to what `use(page)` resolves to; a page error fails the test.
+ */
+async function onStaticPage(pathname, global, use) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await page.goto(`${reference.origin}${pathname}`);
+    await page.waitForFunction((name) => window[name], global, { timeout: 30_000 });
+    const result = await use(page);
+    assert.deepEqual(errors, []);
+    return result;
+  } finally {
+    await context.close();
+  }
+}
+
 function quantile(values, q) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -110,10 +139,6 @@ async function measureOurs() {
     await stop(page);
     assert.deepEqual(errors, []);
     const timed = analyzed.slice(WARM_UP, WARM_UP + FRAMES);
-    const stages = {};
-    for (const stage of Object.keys(timed.at(-1).timing_ms ?? {})) {
-      stages[stage] = median(timed.map((r) => r.timing_ms?.[stage] ?? 0));
-    }
     return {
       frames: timed.length,
       median_ms: median(timed.map((r) => r.total_ms)),
@@ -121,7 +146,7 @@ async function measureOurs() {
         timed.map((r) => r.total_ms),
         0.9,
       ),
-      stage_median_ms: stages,
+      stage_median_ms: stageMedians(timed),
       faces_median: median(timed.map((r) => r.faces)),
       detector_sizes_px: countBy(timed.map((r) => detectorSize(r.settings))),
       // Per detector size, so each comparison can be made at one size.
@@ -140,13 +165,7 @@ async function measureOurs() {
 
 /** The reference's analyses on the same camera, in the same browser, at each detector input size of `sizes`. */
 async function measureReference(sizes) {
-  const context = await browser.newContext();
-  try {
-    const page = await context.newPage();
-    const errors = [];
-    page.on("pageerror", (error) => errors.push(error.message));
-    await page.goto(`${reference.origin}/reference/face-api.html`);
-    await page.waitForFunction(() => window.faceApiReference, null, { timeout: 30_000 });
+  return onStaticPage("/reference/face-api.html", "faceApiReference", async (page) => {
     const runs = {};
     for (const size of sizes) {
       const run = await page.evaluate(
@@ -164,11 +183,8 @@ async function measureReference(sizes) {
         video_px: run.video_px,
       };
     }
-    assert.deepEqual(errors, []);
     return runs;
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 /**
@@ -260,34 +276,22 @@ test("the worker's per-frame analysis is at least as fast as face-api on tfjs-wa
 
 /** The worker's frame-by-frame bench (bench/worker.mjs) at a fixed detector size: the last of `passes` passes. */
 async function measureFrameByFrame(inputSize, passes) {
-  const context = await browser.newContext();
-  try {
-    const page = await context.newPage();
-    const errors = [];
-    page.on("pageerror", (error) => errors.push(error.message));
-    await page.goto(`${reference.origin}/bench/bench.html`);
-    await page.waitForFunction(() => window.parterreBench, null, { timeout: 30_000 });
-    const run = await page.evaluate(
-      (request) => window.parterreBench(request),
-      { video: `/video/${VIDEO}.y4m`, options: { detector_input_px: inputSize }, passes },
-    );
-    assert.deepEqual(errors, []);
-    const timed = run.results.filter((r) => r.pass === passes - 1);
-    const stages = {};
-    for (const stage of Object.keys(timed[0]?.timing_ms ?? {})) {
-      stages[stage] = median(timed.map((r) => r.timing_ms[stage] ?? 0));
-    }
-    return {
-      input_size_px: inputSize,
-      frames: timed.length,
-      video_frames: run.frames,
-      whole_frame_median_ms: median(timed.map((r) => r.total_ms)),
-      stage_median_ms: stages,
-      faces_per_frame: countBy(timed.map((r) => r.faces)),
-    };
-  } finally {
-    await context.close();
-  }
+  const run = await onStaticPage("/bench/bench.html", "parterreBench", (page) =>
+    page.evaluate((request) => window.parterreBench(request), {
+      video: `/video/${VIDEO}.y4m`,
+      options: { detector_input_px: inputSize },
+      passes,
+    }),
+  );
+  const timed = run.results.filter((r) => r.pass === passes - 1);
+  return {
+    input_size_px: inputSize,
+    frames: timed.length,
+    video_frames: run.frames,
+    whole_frame_median_ms: median(timed.map((r) => r.total_ms)),
+    stage_median_ms: stageMedians(timed),
+    faces_per_frame: countBy(timed.map((r) => r.faces)),
+  };
 }
 
 /** The detector sizes of the frame-by-frame comparison: the governor's pick at half a core here, and the preset's. */

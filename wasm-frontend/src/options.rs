@@ -251,19 +251,14 @@ mod tests {
             let error = options.pool_config().expect_err(json).to_string();
             assert!(error.to_lowercase().contains(reason), "{json}: {error}");
         }
-        let size = WebOptions::parse(r#"{"detector_input_px":230}"#).expect("parses");
-        assert!(
-            size.analyzer_config()
-                .expect_err("size 230")
-                .to_string()
-                .contains("steps of 32")
-        );
-        let cpu = WebOptions::parse(r#"{"cpu_share":0}"#).expect("parses");
-        assert!(
-            cpu.analyzer_config()
-                .expect_err("cpu 0")
-                .to_string()
-                .contains("CPU share")
-        );
+        let analyzer_cases = [
+            (r#"{"detector_input_px":230}"#, "steps of 32"),
+            (r#"{"cpu_share":0}"#, "CPU share"),
+        ];
+        for (json, reason) in analyzer_cases {
+            let options = WebOptions::parse(json).expect("parses");
+            let error = options.analyzer_config().expect_err(json).to_string();
+            assert!(error.contains(reason), "{json}: {error}");
+        }
     }
 }
